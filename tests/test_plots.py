@@ -1,0 +1,87 @@
+"""Tests of trainlab.plots: the right lines, colours, scales and errors (drawn off-screen)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+from trainlab import plots  # noqa: E402
+from trainlab.diagnostics import DiagnosticsRecorder  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_technique_colors_are_stable_and_shared():
+    assert plots.technique_color("He") == plots.PALETTE["he"]
+    assert plots.technique_color("leaky-ReLU") == plots.PALETTE["leaky_relu"]
+    assert plots.technique_color("relu + he") == plots.PALETTE["relu"]
+    assert plots.technique_color("something new") == plots.technique_color("something new")
+
+
+def test_learning_curves_one_colour_per_technique_with_seed_band():
+    seeds = [{"accuracy": [0.5, 0.6], "val_accuracy": [0.4, 0.5]},
+             {"accuracy": [0.6, 0.7], "val_accuracy": [0.5, 0.7]}]
+    ax = plots.plot_learning_curves({"relu": seeds, "elu": seeds[0]})
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"relu (validation)", "relu (training)", "elu (validation)", "elu (training)"}
+    np.testing.assert_allclose(lines["relu (validation)"].get_ydata(), [0.45, 0.6])
+    assert to_hex(lines["elu (training)"].get_color()) == to_hex(plots.PALETTE["elu"])
+    assert len(ax.collections) == 2  # min-max bands (validation, training) of the multi-seed one only
+    assert ax.get_xlabel() == "epoch" and ax.get_title()
+
+
+def test_learning_curves_reject_unknown_metric():
+    with pytest.raises(ValueError, match="no 'loss'"):
+        plots.plot_learning_curves({"a": {"accuracy": [1.0]}}, metric="loss")
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_learning_curves({})
+
+
+def test_gradient_norms_and_layer_curves_use_log_scale():
+    ax = plots.plot_gradient_norms({"sigmoid": {"h1": 1e-6, "h2": 1e-3, "out": 1.0}})
+    assert ax.get_yscale() == "log"
+    np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), [1, 2, 3])
+    ax = plots.plot_layer_curves({"he": [1.0, 0.9]}, ylabel="std", log=True)
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "std"
+
+
+def test_image_grid_titles_and_wrong_predictions_in_red():
+    images = np.zeros((3, 784), dtype=np.float32)
+    fig = plots.plot_image_grid(images, [0, 1, 9], predictions=[0, 2, 9], n_cols=2)
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title().split("\n")[0] for ax in titled] == ["T-shirt/top", "Pullover", "Ankle boot"]
+    assert titled[1].title.get_color() == "red" and titled[0].title.get_color() == "black"
+    with pytest.raises(ValueError, match="as many labels"):
+        plots.plot_image_grid(images, [0])
+
+
+def test_activation_histograms_pick_layers_across_depth():
+    outputs = {f"hidden_{i}": np.random.default_rng(i).random((10, 4)) for i in range(1, 11)}
+    ax = plots.plot_activation_histograms(outputs, max_layers=3)
+    labels = [p.get_label() for p in ax.patches]
+    assert labels == ["hidden_1 (layer 1)", "hidden_5 (layer 5)", "hidden_10 (layer 10)"] or \
+        labels == ["hidden_1 (layer 1)", "hidden_6 (layer 6)", "hidden_10 (layer 10)"]
+
+
+def test_recorder_plots_need_a_filled_recorder():
+    recorder = DiagnosticsRecorder(np.zeros((2, 3)), np.zeros(2), every=1)
+    with pytest.raises(ValueError, match="recorder"):
+        plots.plot_update_ratios(recorder)
+    with pytest.raises(ValueError, match="recorder"):
+        plots.plot_activation_heatmaps(recorder)
+    recorder.steps = [0, 1]
+    recorder.histograms = {"hidden_1": [np.ones(4), np.ones(4)]}
+    recorder.hist_edges = {"hidden_1": np.linspace(0, 1, 5)}
+    recorder.update_ratios = {"hidden_1": [1e-3, 2e-3]}
+    fig = plots.plot_activation_heatmaps(recorder)
+    assert fig.axes[0].get_title() == "hidden_1"
+    ax = plots.plot_update_ratios(recorder)
+    assert ax.get_yscale() == "log" and any(line.get_label() == "0.001" for line in ax.get_lines())
