@@ -55,7 +55,8 @@ def test_no_errors_no_stderr_no_machine_paths(notebook):
     for i, cell in enumerate(code_cells(nb)):
         for out in cell.outputs:
             assert out.output_type != "error", f"code cell {i}: {out.get('ename')}: {out.get('evalue')}"
-            assert not (out.output_type == "stream" and out.name == "stderr"), f"code cell {i}: {out.text[:200]}"
+            is_stderr = out.output_type == "stream" and out.name == "stderr"
+            assert not is_stderr, f"code cell {i} writes to stderr: {out.get('text', '')[:200]}"
             text = json.dumps(out.get("text", "")) + json.dumps(out.get("data", {}).get("text/plain", ""))
             text += json.dumps(out.get("data", {}).get("text/html", ""))
             assert not MACHINE_PATH.search(text), f"code cell {i} shows a machine path"

@@ -21,7 +21,8 @@ def test_percent_format_becomes_cells():
 
 
 def test_code_hash_sees_code_changes_only():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x = 1")])
+    cells = [nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x = 1")]
+    nb = nbformat.v4.new_notebook(cells=cells)
     before = meta.code_hash(nb)
     nb.cells[0].source = "# Other title"
     assert meta.code_hash(nb) == before
