@@ -148,8 +148,13 @@ def gradient_norms_per_layer(model: keras.Model, x: np.ndarray, y: np.ndarray,
         y_pred = model(x, training=training)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=training)
     gradients = tape.gradient(loss, [layer.kernel.value for layer in layers])
-    return {layer.name: float(tf.norm(g)) if g is not None else float("nan")
+    return {layer.name: _l2_norm(g) if g is not None else float("nan")
             for layer, g in zip(layers, gradients)}
+
+
+def _l2_norm(tensor: Any) -> float:
+    """L2 norm computed in float64: squaring float32 values below ~1e-19 underflows to 0."""
+    return float(np.linalg.norm(np.asarray(keras.ops.convert_to_numpy(tensor), dtype=np.float64)))
 
 
 def weight_norms_per_layer(model: keras.Model) -> dict[str, float]:

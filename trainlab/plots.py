@@ -8,6 +8,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 # One colour per technique, the same in every notebook (Okabe-Ito and tab10 shades).
 PALETTE: dict[str, str] = {
@@ -88,6 +89,7 @@ def plot_learning_curves(histories: Mapping[str, Any], metric: str = "accuracy",
                 ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0),
                                 color=technique_color(name), alpha=0.15, linewidth=0)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric)
     ax.set_title(title or f"{metric} per epoch")
     ax.legend(fontsize=8)
