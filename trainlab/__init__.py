@@ -1,4 +1,4 @@
-"""trainlab: the helper package of the course (data, models, layers, experiments, diagnostics, clipping, plots).
+"""trainlab: the course's helpers (data, models, layers, experiments, diagnostics, clipping, plots).
 
 Importing it first keeps notebook outputs clean: it silences TensorFlow's C++ start-up log lines
 (including the ones TensorFlow writes before its logger is configured) and selects the TensorFlow
