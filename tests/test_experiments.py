@@ -74,3 +74,16 @@ def test_bad_arguments(tiny):
     with pytest.raises(ValueError, match="at least one"):
         experiments.summary_table([])
     keras.backend.clear_session()
+
+
+def test_prebuilding_the_training_state_changes_no_result(tiny):
+    """train_runs creates optimizer and metric variables before fit (to trace once): same numbers."""
+    result = experiments.train_runs({"a": builder(8)}, tiny, seeds=(3,), epochs=2, batch_size=64,
+                                    verbose=False)[0]
+    keras.utils.set_random_seed(3)
+    model = builder(8)()
+    history = model.fit(tiny.x_train, tiny.y_train, validation_data=(tiny.x_valid, tiny.y_valid),
+                        epochs=2, batch_size=64, verbose=0)
+    np.testing.assert_allclose(result.history["loss"], history.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(result.history["val_accuracy"], history.history["val_accuracy"])
+    assert result.extras["model"].optimizer.built
