@@ -100,3 +100,10 @@ def test_recorder_records_every_n_steps(batch):
     assert recorder.stats["hidden_2"][0]["layer"] == "hidden_2"
     assert all(r > 0 for r in recorder.update_ratios["hidden_1"])
     assert (keras.ops.convert_to_numpy(model.get_layer("hidden_1").kernel) != weights_before).any()
+
+
+def test_first_last_ratio_leaves_the_output_layer_out():
+    norms = {"hidden_1": 1e-6, "hidden_2": 1e-4, "hidden_3": 1e-3, "output": 0.5}
+    assert diagnostics.first_last_ratio(norms) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="two hidden layers"):
+        diagnostics.first_last_ratio({"hidden_1": 1.0, "output": 1.0})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -155,6 +155,22 @@ def gradient_norms_per_layer(model: keras.Model, x: np.ndarray, y: np.ndarray,
 def _l2_norm(tensor: Any) -> float:
     """L2 norm computed in float64: squaring float32 values below ~1e-19 underflows to 0."""
     return float(np.linalg.norm(np.asarray(keras.ops.convert_to_numpy(tensor), dtype=np.float64)))
+
+
+def first_last_ratio(norms: Mapping[str, float]) -> float:
+    """The first hidden layer's gradient norm divided by the last hidden layer's.
+
+    ``norms`` is ``gradient_norms_per_layer``'s result (input to output, the output layer last,
+    which is left out). Far below 1: the gradient vanishes on its way down; far above 1: it explodes.
+
+    Example:
+        >>> first_last_ratio({"hidden_1": 1e-6, "hidden_2": 1e-3, "output": 0.5})
+        0.001
+    """
+    values = list(norms.values())
+    if len(values) < 3:
+        raise ValueError(f"need at least two hidden layers and the output layer, got {list(norms)}")
+    return values[0] / values[-2]
 
 
 def weight_norms_per_layer(model: keras.Model) -> dict[str, float]:

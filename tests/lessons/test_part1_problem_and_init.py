@@ -38,7 +38,7 @@ def _net(activation, initializer, *, depth, width, seed=0, compile_loss=True):
 
 def _first_last_ratio(model, fashion, depth):
     norms = diagnostics.gradient_norms_per_layer(model, fashion.x_train[:256], fashion.y_train[:256])
-    return norms["hidden_1"] / norms[f"hidden_{depth}"], norms
+    return diagnostics.first_last_ratio(norms), norms
 
 
 def _activation_stds(activation, initializer, fashion):
