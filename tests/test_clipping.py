@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from trainlab import clipping
+from trainlab import clipping, gradients
 
 
 def tiny_model(seed: int = 0, compiled: bool = True) -> keras.Sequential:
@@ -22,10 +22,10 @@ def tiny_batch(n: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_global_norm_concatenates_arrays():
-    assert clipping.global_norm([np.array([3.0]), np.array([[4.0]])]) == pytest.approx(5.0)
-    assert clipping.global_norm(np.array([1.0, 2.0, 2.0])) == pytest.approx(3.0)
+    assert gradients.global_norm([np.array([3.0]), np.array([[4.0]])]) == pytest.approx(5.0)
+    assert gradients.global_norm(np.array([1.0, 2.0, 2.0])) == pytest.approx(3.0)
     with pytest.raises(ValueError, match="empty"):
-        clipping.global_norm([])
+        gradients.global_norm([])
 
 
 def test_cosine_similarity():
@@ -42,8 +42,8 @@ def test_cosine_similarity():
 def test_loss_gradients_match_a_finite_difference():
     model = tiny_model()
     x, y = tiny_batch()
-    gradients = clipping.loss_gradients(model, x, y)
-    assert [g.shape for g in gradients] == [tuple(v.shape) for v in model.trainable_variables]
+    grads = gradients.loss_gradients(model, x, y)
+    assert [g.shape for g in grads] == [tuple(v.shape) for v in model.trainable_variables]
     bias = model.layers[-1].bias  # d loss / d bias_0 by central differences
     loss = lambda: float(model.compute_loss(x=x, y=y, y_pred=model(x)))
     original = bias.numpy().copy()
@@ -53,61 +53,37 @@ def test_loss_gradients_match_a_finite_difference():
     bias.assign(original - [eps, 0.0])
     down = loss()
     bias.assign(original)
-    assert gradients[-1][0] == pytest.approx((up - down) / (2 * eps), rel=1e-2, abs=1e-4)
+    assert grads[-1][0] == pytest.approx((up - down) / (2 * eps), rel=1e-2, abs=1e-4)
 
 
 def test_loss_gradients_need_a_compiled_model():
     x, y = tiny_batch()
     with pytest.raises(ValueError, match="compile"):
-        clipping.loss_gradients(tiny_model(compiled=False), x, y)
+        gradients.loss_gradients(tiny_model(compiled=False), x, y)
 
 
 def test_applied_update_is_the_clipped_gradient_and_restores_weights():
     model = tiny_model()
     x, y = tiny_batch()
-    gradients = clipping.loss_gradients(model, x, y)
+    grads = gradients.loss_gradients(model, x, y)
     weights = [w.copy() for w in model.get_weights()]
 
-    plain = clipping.applied_update(model, gradients, keras.optimizers.SGD(learning_rate=1.0))
-    for step, gradient in zip(plain, gradients):
+    plain = clipping.applied_update(model, grads, keras.optimizers.SGD(learning_rate=1.0))
+    for step, gradient in zip(plain, grads):
         np.testing.assert_allclose(step, gradient, atol=1e-6)
 
-    threshold = 0.5 * clipping.global_norm(gradients)
-    scaled = clipping.applied_update(model, gradients,
+    threshold = 0.5 * gradients.global_norm(grads)
+    scaled = clipping.applied_update(model, grads,
                                      keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=threshold))
-    assert clipping.global_norm(scaled) == pytest.approx(threshold, rel=1e-4)
-    assert clipping.cosine_similarity(scaled, gradients) == pytest.approx(1.0, abs=1e-5)
+    assert gradients.global_norm(scaled) == pytest.approx(threshold, rel=1e-4)
+    assert clipping.cosine_similarity(scaled, grads) == pytest.approx(1.0, abs=1e-5)
 
-    value = float(np.median(np.abs(np.concatenate([g.ravel() for g in gradients]))))
-    by_value = clipping.applied_update(model, gradients, keras.optimizers.SGD(1.0, clipvalue=value))
+    value = float(np.median(np.abs(np.concatenate([g.ravel() for g in grads]))))
+    by_value = clipping.applied_update(model, grads, keras.optimizers.SGD(1.0, clipvalue=value))
     assert max(float(np.abs(s).max()) for s in by_value) <= value * (1 + 1e-5)
-    assert clipping.cosine_similarity(by_value, gradients) < 0.999
+    assert clipping.cosine_similarity(by_value, grads) < 0.999
 
     for before, after in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(before, after)
     with pytest.raises(ValueError, match="gradients"):
-        clipping.applied_update(model, gradients[:-1], keras.optimizers.SGD(1.0))
-
-
-def test_gradient_norm_recorder_records_each_step():
-    model = tiny_model()
-    x, y = tiny_batch(64)
-    recorder = clipping.GradientNormRecorder(x[:16], y[:16])
-    expected_first = clipping.global_norm(clipping.loss_gradients(model, x[:16], y[:16]))
-    model.fit(x, y, batch_size=16, epochs=2, shuffle=False, callbacks=[recorder], verbose=0)
-    assert recorder.steps == list(range(8))
-    assert len(recorder.norms) == 8
-    assert all(np.isfinite(recorder.norms))
-    assert recorder.norms[0] == pytest.approx(expected_first, rel=1e-4)
-
-    every_third = clipping.GradientNormRecorder(x[:16], y[:16], every=3)
-    model.fit(x, y, batch_size=16, epochs=2, callbacks=[every_third], verbose=0)
-    assert every_third.steps == [8, 11, 14]
-
-
-def test_gradient_norm_recorder_checks_its_arguments():
-    x, y = tiny_batch()
-    with pytest.raises(ValueError, match="every"):
-        clipping.GradientNormRecorder(x, y, every=0)
-    with pytest.raises(ValueError, match="same length"):
-        clipping.GradientNormRecorder(x, y[:3])
+        clipping.applied_update(model, grads[:-1], keras.optimizers.SGD(1.0))

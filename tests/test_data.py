@@ -1,5 +1,6 @@
 """Tests of trainlab.data on the real Fashion-MNIST files, offline (local servers only)."""
 
+import ast
 import functools
 import http.server
 import os
@@ -7,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,48 +19,61 @@ from trainlab import data
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _source_dir() -> Path:
-    """The folder of real files the tests copy from: TRAINLAB_DATA_DIR or the shared copy beside the
-    repository; elsewhere (a learner's machine) wherever the loader finds them, downloading if needed."""
-    if os.environ.get("TRAINLAB_DATA_DIR"):
-        return Path(os.environ["TRAINLAB_DATA_DIR"])
-    shared = Path(__file__).resolve().parents[2] / "shared/data/fashion-mnist"
-    if shared.is_dir():
-        return shared
+@pytest.fixture(scope="session")
+def source_dir() -> Path:
+    """The folder of real files the tests copy from, found the loader's way but never downloading
+    (CI and conftest.py name the shared copy in TRAINLAB_DATA_DIR). Without one, the tests skip."""
     try:
-        return next(iter(data.locate_files().values())).parent
-    except FileNotFoundError:
-        return shared  # every test then skips, saying where the files were expected
+        paths = data.locate_files(download=False)
+    except FileNotFoundError as exc:
+        pytest.skip(
+            "no Fashion-MNIST files on this machine (run `python -m trainlab.data download` to test "
+            f"against them): {str(exc).splitlines()[0]}"
+        )
+    return next(iter(paths.values())).parent
 
 
-SHARED_DIR = _source_dir()
 LABEL_FILE = "t10k-labels-idx1-ubyte.gz"
 
 
 @pytest.fixture(autouse=True)
-def shared_files(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test starts from the shared files, with no proxy in the way of local servers."""
-    if not all((SHARED_DIR / name).is_file() for name in data.FILES):
-        pytest.skip(f"the Fashion-MNIST files are not in {SHARED_DIR}")
-    monkeypatch.setenv("TRAINLAB_DATA_DIR", str(SHARED_DIR))
+def shared_files(source_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test starts from the real files, with no proxy in the way of local servers."""
+    monkeypatch.setenv("TRAINLAB_DATA_DIR", str(source_dir))
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    return SHARED_DIR
+    return source_dir
 
 
 @pytest.fixture(scope="module")
-def default_split() -> data.FashionMNIST:
+def default_split(source_dir: Path) -> data.FashionMNIST:
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("TRAINLAB_DATA_DIR", str(SHARED_DIR))
+        monkeypatch.setenv("TRAINLAB_DATA_DIR", str(source_dir))
         return data.load_fashion_mnist()
 
 
-def copy_files(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in data.FILES:
-        shutil.copyfile(SHARED_DIR / name, dest / name)
-    return dest
+@pytest.fixture
+def copy_files(shared_files: Path) -> Callable[[Path], Path]:
+    """A function that copies the four real files into a folder and returns the folder."""
+
+    def copy(dest: Path) -> Path:
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in data.FILES:
+            shutil.copyfile(shared_files / name, dest / name)
+        return dest
+
+    return copy
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty course checkout (a folder with pyproject.toml), made the working directory."""
+    folder = tmp_path / "course"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text("[project]\nname = 'course'\n")
+    monkeypatch.chdir(folder)
+    return folder
 
 
 def class_counts_balanced(labels: np.ndarray) -> bool:
@@ -68,17 +82,18 @@ def class_counts_balanced(labels: np.ndarray) -> bool:
 
 
 @pytest.fixture
-def no_files_anywhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No TRAINLAB_DATA_DIR, an empty project folder and an empty Keras cache."""
+def no_files_anywhere(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No TRAINLAB_DATA_DIR, an empty course checkout and an empty Keras cache, offline."""
     monkeypatch.delenv("TRAINLAB_DATA_DIR")
-    monkeypatch.setattr(data, "PROJECT_DATA_DIR", tmp_path / "project" / "data" / "fashion-mnist")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setattr(data, "ORIGIN", "http://127.0.0.1:9/")  # closed port: fails at once
     return tmp_path
 
 
 @pytest.fixture
-def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_files: Callable[[Path], Path]
+) -> Iterator[Path]:
     """A local HTTP server of a folder of copies; ORIGIN points at it. Yields the folder."""
     root = copy_files(tmp_path / "served")
 
@@ -112,14 +127,46 @@ def test_constants() -> None:
         "t10k-images-idx3-ubyte.gz",
         "t10k-labels-idx1-ubyte.gz",
     }
-    assert data.PROJECT_DATA_DIR == REPO / "data" / "fashion-mnist"
     assert data.ORIGIN.endswith("/tf-keras-datasets/")
 
 
 def test_import_does_not_need_keras() -> None:
-    source = Path(data.__file__).read_text()
-    top_level_imports = [line for line in source.splitlines() if line.startswith("import ")]
-    assert not any("keras" in line or "tensorflow" in line for line in top_level_imports)
+    """The module itself imports neither Keras nor TensorFlow when it loads (any import statement
+    that runs at import time, however it is written); functions may import them when called."""
+    tree = ast.parse(Path(data.__file__).read_text())
+    module_level = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                    and not any(node in ast.walk(f) for f in tree.body
+                                if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))]
+    names = [alias.name for node in module_level for alias in node.names]
+    names += [node.module for node in module_level if isinstance(node, ast.ImportFrom) and node.module]
+    assert names and not any(n.split(".")[0] in ("keras", "tensorflow") for n in names), names
+
+
+# --------------------------------------------------------------------------- the data folder
+
+
+def test_data_dir_is_found_from_the_working_directory_not_from_the_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(REPO / "1_vanishing_gradients")  # where a notebook's kernel starts
+    assert data.data_dir() == REPO / "data" / "fashion-mnist"
+
+
+def test_data_dir_of_a_pip_installed_course(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lesson = project / "lesson"
+    lesson.mkdir()
+    monkeypatch.chdir(lesson)
+    assert data.data_dir() == project / "data" / "fashion-mnist"  # not in site-packages
+    (lesson / "data" / "fashion-mnist").mkdir(parents=True)
+    assert data.data_dir() == lesson / "data" / "fashion-mnist"  # the nearest existing one wins
+
+
+def test_data_dir_outside_any_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ancestors = [tmp_path, *tmp_path.parents]
+    if any((a / m).exists() for a in ancestors for m in ("pyproject.toml", ".git", "data/fashion-mnist")):
+        pytest.skip(f"{tmp_path} lies inside a project")
+    monkeypatch.chdir(tmp_path)
+    assert data.data_dir() == tmp_path.resolve() / "data" / "fashion-mnist"
 
 
 # --------------------------------------------------------------------------- loading
@@ -225,7 +272,7 @@ def test_standardize_uses_training_statistics() -> None:
 
 
 def test_dataclass_is_frozen_and_prints_no_paths(
-    default_split: data.FashionMNIST, capsys: pytest.CaptureFixture[str]
+    default_split: data.FashionMNIST, capsys: pytest.CaptureFixture[str], shared_files: Path
 ) -> None:
     with pytest.raises(AttributeError):
         default_split.x_train = None  # type: ignore[misc]
@@ -238,7 +285,7 @@ def test_dataclass_is_frozen_and_prints_no_paths(
     assert "(10000, 28, 28)" in printed
     for output in (text, printed, str(default_split)):
         assert "/" not in output.replace("T-shirt/top", "")
-        assert str(SHARED_DIR) not in output
+        assert str(shared_files) not in output
 
 
 def test_repeated_loads_are_cached() -> None:
@@ -290,7 +337,9 @@ def test_numpy_integer_sizes_are_accepted() -> None:
 # --------------------------------------------------------------------------- integrity
 
 
-def test_truncated_file_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_truncated_file_is_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_files: Callable[[Path], Path]
+) -> None:
     folder = copy_files(tmp_path / "copy")
     broken = folder / "train-images-idx3-ubyte.gz"
     with broken.open("r+b") as stream:
@@ -307,7 +356,7 @@ def test_truncated_file_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_corrupted_file_of_the_right_size_fails_the_checksum(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_files: Callable[[Path], Path]
 ) -> None:
     folder = copy_files(tmp_path / "copy")
     broken = folder / LABEL_FILE
@@ -325,7 +374,7 @@ def test_corrupted_file_of_the_right_size_fails_the_checksum(
 
 
 def test_file_replaced_after_a_good_load_is_checked_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_files: Callable[[Path], Path]
 ) -> None:
     folder = copy_files(tmp_path / "copy")
     monkeypatch.setenv("TRAINLAB_DATA_DIR", str(folder))
@@ -359,28 +408,29 @@ def test_malformed_idx_content_is_rejected(tmp_path: Path) -> None:
         data._parse_idx(not_gzip, data.LABELS_MAGIC, 10)
 
 
-def test_verify_file() -> None:
-    data.verify_file(SHARED_DIR / LABEL_FILE)
+def test_verify_file(shared_files: Path) -> None:
+    data.verify_file(shared_files / LABEL_FILE)
     with pytest.raises(ValueError, match="not a Fashion-MNIST file"):
-        data.verify_file(SHARED_DIR / "SOURCE.md")
+        data.verify_file(shared_files / "SOURCE.md")
+    with pytest.raises(data.DatasetIntegrityError, match=r"nowhere/t10k-labels-idx1-ubyte.gz is missing"):
+        data.verify_file("nowhere/t10k-labels-idx1-ubyte.gz")
 
 
 # --------------------------------------------------------------------------- locating
 
 
-def test_env_var_pointing_at_a_missing_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_env_var_pointing_at_a_missing_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     missing = tmp_path / "nowhere"
     monkeypatch.setenv("TRAINLAB_DATA_DIR", str(missing))
     with pytest.raises(FileNotFoundError, match="TRAINLAB_DATA_DIR") as info:
         data.load_fashion_mnist()
     assert str(missing) in str(info.value)
     assert "does not exist" in str(info.value)
+    assert "unset TRAINLAB_DATA_DIR" in str(info.value)
 
 
 def test_env_var_pointing_at_an_incomplete_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_files: Callable[[Path], Path]
 ) -> None:
     folder = copy_files(tmp_path / "copy")
     (folder / LABEL_FILE).unlink()
@@ -399,40 +449,39 @@ def test_env_var_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         data.locate_files(download=False)
 
 
-def test_project_folder_is_used_when_env_var_unset(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_data_folder_is_used_when_env_var_unset(
+    project: Path, monkeypatch: pytest.MonkeyPatch, copy_files: Callable[[Path], Path]
 ) -> None:
-    folder = copy_files(tmp_path / "project")
+    folder = copy_files(project / "data" / "fashion-mnist")
     monkeypatch.delenv("TRAINLAB_DATA_DIR")
-    monkeypatch.setattr(data, "PROJECT_DATA_DIR", folder)
     assert data.locate_files(download=False) == {name: folder / name for name in data.FILES}
 
 
 def test_keras_cache_is_used_without_downloading(
-    no_files_anywhere: Path,
+    no_files_anywhere: Path, copy_files: Callable[[Path], Path]
 ) -> None:
     cache = copy_files(no_files_anywhere / "keras_home" / "datasets" / "fashion-mnist")
     paths = data.locate_files(download=True)  # ORIGIN is a closed port: no download happens
     assert paths == {name: cache / name for name in data.FILES}
 
 
-def test_missing_files_are_downloaded_into_the_keras_cache(
-    serve: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_missing_or_bad_files_are_downloaded_into_the_keras_cache(
+    no_files_anywhere: Path, serve: Path  # in this order: serve's ORIGIN replaces the closed port
 ) -> None:
-    monkeypatch.delenv("TRAINLAB_DATA_DIR")
-    monkeypatch.setattr(data, "PROJECT_DATA_DIR", tmp_path / "empty")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    cache = tmp_path / "keras_home" / "datasets" / "fashion-mnist"
+    cache = no_files_anywhere / "keras_home" / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    (cache / LABEL_FILE).write_bytes(b"truncated")  # Keras's hash check makes it fetch this again
     paths = data.locate_files(download=True)
     assert paths == {name: cache / name for name in data.FILES}
     for name, path in paths.items():
-        data.verify_file(path, name)
+        assert path.read_bytes() == (serve / name).read_bytes()
+    assert len(data.load_fashion_mnist(train_size=10).y_train) == 10
 
 
 def test_no_files_and_download_disabled(no_files_anywhere: Path) -> None:
     with pytest.raises(FileNotFoundError) as info:
         data.locate_files(download=False)
-    assert "download=False" in str(info.value)
+    assert "train-images-idx3-ubyte.gz is missing, and download=False" in str(info.value)
 
 
 def test_no_files_anywhere_and_no_network(no_files_anywhere: Path) -> None:
@@ -440,13 +489,15 @@ def test_no_files_anywhere_and_no_network(no_files_anywhere: Path) -> None:
         data.load_fashion_mnist()
     assert isinstance(info.value, FileNotFoundError)
     message = str(info.value)
+    folder = data.data_dir()
     assert message.startswith("The Fashion-MNIST files were not found")
     assert "TRAINLAB_DATA_DIR (not set)" in message
-    assert str(data.PROJECT_DATA_DIR) in message
+    assert f"{folder} (missing: train-images-idx3-ubyte.gz, " in message
     assert str(no_files_anywhere / "keras_home" / "datasets" / "fashion-mnist") in message
-    assert "http://127.0.0.1:9/" in message
-    assert "python -m trainlab.data download" in message
-    assert "into data/fashion-mnist/" in message
+    assert "Reason: could not download http://127.0.0.1:9/train-images-idx3-ubyte.gz" in message
+    assert "Connection refused" in message
+    assert f"run `python -m trainlab.data download` once (it fills {folder})" in message
+    assert f"into {folder};" in message
     assert "point the environment variable TRAINLAB_DATA_DIR" in message
 
 
@@ -459,7 +510,9 @@ def test_cli_download_then_verify(
     dest = tmp_path / "downloaded"
     assert data.main(["download", "--dest", str(dest)]) == 0
     out = capsys.readouterr().out
+    assert f"downloading into {dest}" in out
     assert out.count("fetched") == 4
+    assert out.count("Downloading data from") == 4  # Keras's own progress report
     assert "the course can now run offline" in out
     assert sorted(p.name for p in dest.iterdir()) == sorted(data.FILES)
     for name in data.FILES:
@@ -468,18 +521,37 @@ def test_cli_download_then_verify(
     assert data.main(["download", "--dest", str(dest)]) == 0  # second run: nothing to fetch
     out = capsys.readouterr().out
     assert out.count("already present") == 4
+    assert "Downloading" not in out
 
     assert data.main(["verify", "--dir", str(dest)]) == 0
-    assert "All four Fashion-MNIST files are intact" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"Fashion-MNIST files in {dest}:" in out
+    assert "All four Fashion-MNIST files are intact" in out
 
 
-def test_cli_download_defaults_to_the_project_folder(
-    serve: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_cli_download_replaces_a_bad_file(
+    serve: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], copy_files: Callable[[Path], Path]
 ) -> None:
-    project_dir = tmp_path / "project" / "data" / "fashion-mnist"
-    monkeypatch.setattr(data, "PROJECT_DATA_DIR", project_dir)
+    dest = copy_files(tmp_path / "downloaded")
+    with (dest / LABEL_FILE).open("r+b") as stream:
+        stream.truncate(100)
+    assert data.main(["download", "--dest", str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("already present") == 3
+    assert f"fetched   {LABEL_FILE}" in out
+    assert (dest / LABEL_FILE).read_bytes() == (serve / LABEL_FILE).read_bytes()
+
+
+def test_cli_download_defaults_to_the_data_folder(
+    serve: Path, project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lesson = project / "lesson"
+    lesson.mkdir()
+    monkeypatch.chdir(lesson)  # a notebook's folder
     assert data.main(["download"]) == 0
-    assert sorted(p.name for p in project_dir.iterdir()) == sorted(data.FILES)
+    folder = project / "data" / "fashion-mnist"
+    assert f"downloading into {folder} " in capsys.readouterr().out
+    assert sorted(p.name for p in folder.iterdir()) == sorted(data.FILES)
 
 
 def test_cli_download_of_a_corrupted_file_fails(
@@ -492,13 +564,22 @@ def test_cli_download_of_a_corrupted_file_fails(
     dest = tmp_path / "downloaded"
     assert data.main(["download", "--dest", str(dest)]) == 1
     err = capsys.readouterr().err
-    assert "error:" in err
-    assert LABEL_FILE in err
+    assert f"error: the file downloaded from {data.ORIGIN}{LABEL_FILE} has SHA-256" in err
     assert "does not match" in err
-    assert "discarded" in err
+    assert "it was discarded" in err
+    assert "check the internet connection" in err
     assert "Traceback" not in err
-    assert not (dest / LABEL_FILE).exists()
-    assert not list(dest.glob("*.part"))
+    assert sorted(p.name for p in dest.iterdir()) == sorted(set(data.FILES) - {LABEL_FILE})
+
+
+def test_cli_download_of_a_file_the_server_lacks(
+    serve: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (serve / LABEL_FILE).unlink()
+    assert data.main(["download", "--dest", str(tmp_path / "dest")]) == 1
+    err = capsys.readouterr().err
+    assert f"error: could not download {data.ORIGIN}{LABEL_FILE}" in err
+    assert "404" in err
 
 
 def test_cli_download_without_network(
@@ -506,11 +587,16 @@ def test_cli_download_without_network(
 ) -> None:
     assert data.main(["download", "--dest", str(tmp_path / "dest")]) == 1
     err = capsys.readouterr().err
-    assert "error: could not download http://127.0.0.1:9/" in err
+    assert "error: could not download http://127.0.0.1:9/train-images-idx3-ubyte.gz" in err
+    assert "Connection refused" in err
+    assert "Fix: check the internet connection and run the command again" in err
     assert "Traceback" not in err
+    assert not list((tmp_path / "dest").iterdir())
 
 
-def test_cli_verify_reports_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_verify_reports_a_bad_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], copy_files: Callable[[Path], Path]
+) -> None:
     folder = copy_files(tmp_path / "copy")
     with (folder / LABEL_FILE).open("r+b") as stream:
         stream.truncate(100)
@@ -527,16 +613,20 @@ def test_cli_verify_of_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFi
     assert "is not a folder" in capsys.readouterr().err
 
 
-def test_cli_verify_defaults_to_the_located_files(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_verify_defaults_to_the_located_files(
+    shared_files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert data.main(["verify"]) == 0
-    assert capsys.readouterr().out.count("ok ") == 4
+    out = capsys.readouterr().out
+    assert f"Fashion-MNIST files in {shared_files.resolve()}:" in out
+    assert out.count("ok ") == 4
 
 
-def test_cli_subprocess_smoke() -> None:
+def test_cli_subprocess_smoke(shared_files: Path) -> None:
     # The CLI needs no Keras backend; the numpy backend spares this run the TensorFlow import.
     env = {**os.environ, "KERAS_BACKEND": "numpy"}
     result = subprocess.run(
-        [sys.executable, "-m", "trainlab.data", "verify", "--dir", str(SHARED_DIR)],
+        [sys.executable, "-m", "trainlab.data", "verify", "--dir", str(shared_files)],
         cwd=REPO,
         env=env,
         capture_output=True,

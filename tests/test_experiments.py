@@ -49,8 +49,9 @@ def test_summary_table_reports_mean_and_std(tiny):
 
 
 def test_mean_std_formats_and_flags_nans():
-    assert experiments.mean_std([0.81, 0.83, 0.85]) == "0.830 ± 0.016"
-    assert experiments.mean_std([0.5, math.nan]) == "0.500 ± 0.000 (1 of 2 NaN)"
+    assert experiments.mean_std([0.81, 0.83, 0.85]) == "0.830 ± 0.020"  # sample std, ddof=1
+    assert experiments.mean_std([0.5, math.nan]) == "0.500 (1 of 2 NaN)"  # one value: no spread
+    assert experiments.mean_std([0.4, 0.6, math.nan]) == "0.500 ± 0.141 (1 of 3 NaN)"
     assert experiments.mean_std([math.nan]) == "diverged (NaN)"
     with pytest.raises(ValueError, match="at least one"):
         experiments.mean_std([])
@@ -87,3 +88,83 @@ def test_prebuilding_the_training_state_changes_no_result(tiny):
     np.testing.assert_allclose(result.history["loss"], history.history["loss"], rtol=1e-5)
     np.testing.assert_allclose(result.history["val_accuracy"], history.history["val_accuracy"])
     assert result.extras["model"].optimizer.built
+
+
+def bn_dropout_builder():
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(32), keras.layers.BatchNormalization(),
+                              keras.layers.Activation("relu"), keras.layers.Dropout(0.3),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def test_a_reused_model_trains_exactly_like_a_fresh_build(tiny):
+    """One traced model per contender: the second and third seeds reuse it, and must end with the
+    weights, BN statistics and history of a fresh build with their seed (BN and dropout included)."""
+    reused = experiments.train_runs({"bn": bn_dropout_builder}, tiny, seeds=(0, 1, 2), epochs=2,
+                                    batch_size=64, verbose=False)
+    fresh = experiments.train_runs({"bn": bn_dropout_builder}, tiny, seeds=(0, 1, 2), epochs=2,
+                                   batch_size=64, verbose=False, reuse=False)
+    models = {id(r.extras["model"]) for r in reused}
+    assert len(models) == 3  # each result still has its own model
+    for a, b in zip(reused, fresh):
+        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-5)
+        np.testing.assert_allclose(a.history["val_accuracy"], b.history["val_accuracy"])
+        for x, y in zip(a.extras["model"].variables, b.extras["model"].variables):
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(x), keras.ops.convert_to_numpy(y),
+                                       rtol=1e-5, atol=1e-6)
+    assert reused[1].history["loss"] != reused[2].history["loss"]
+
+
+def run(history, first=2.3, peak=2.3, share=0.2):
+    return experiments.RunResult("x", 0, history, 1.0, first_loss=first, peak_loss=peak, majority_share=share)
+
+
+def test_divergence_covers_every_way_a_run_blows_up():
+    learning = {"loss": [2.0, 1.0], "val_accuracy": [0.5, 0.7]}
+    assert not run(learning).diverged
+    stuck = {"loss": [2.303, 2.303], "val_accuracy": [0.1, 0.1]}
+    assert not run(stuck, share=1.0).diverged  # stuck at chance is not diverged
+    assert run({"loss": [2.0, math.nan], "val_accuracy": [0.3, 0.1]}).diverged
+    assert run(learning, peak=math.inf).diverged
+    assert run(learning, peak=8e9).diverged  # blew up inside an epoch, then came back
+    assert run(stuck, peak=6.0, share=1.0).diverged  # rose, then collapsed to one class
+    assert not run(learning, peak=6.0, share=0.3).diverged
+
+
+def test_summary_table_leaves_diverged_runs_out_of_the_mean():
+    results = [experiments.RunResult("a", s, {"loss": [1.0], "val_accuracy": [acc]}, 1.0,
+                                     first_loss=2.3, peak_loss=2.3) for s, acc in enumerate([0.6, 0.8])]
+    results.append(experiments.RunResult("a", 2, {"loss": [math.nan], "val_accuracy": [0.1]}, 1.0))
+    results.append(experiments.RunResult("b", 0, {"loss": [2.3], "val_accuracy": [0.1]}, 1.0,
+                                         first_loss=2.3, peak_loss=1e6))
+    table = experiments.summary_table(results)
+    assert table.loc["a", "diverged"] == "1 of 3" and table.loc["a", "final val acc"] == "0.700 ± 0.141"
+    assert table.loc["b", "final val acc"] == "diverged"
+    assert experiments.finals(results, "a") == [0.6, 0.8]
+    assert len(experiments.finals(results, "a", include_diverged=True)) == 3
+    with pytest.raises(ValueError, match="no run named"):
+        experiments.finals(results, "c")
+
+
+def test_a_real_explosion_is_reported_as_diverged(tiny):
+    def exploding():
+        model = deep_mlp(depth=6, width=64, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0))
+        model.compile(optimizer=keras.optimizers.SGD(1.0), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+    [result] = experiments.train_runs({"boom": exploding}, tiny, seeds=(0,), epochs=1, verbose=False)
+    assert result.diverged and "1 of 1" in experiments.summary_table([result]).loc["boom", "diverged"]
+
+
+def test_callbacks_are_called_per_run(tiny):
+    seen = []
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(epoch)
+
+    experiments.train_runs({"a": builder(8)}, tiny, seeds=(0, 1), epochs=2, verbose=False,
+                           callbacks=lambda name, seed: [Count()])
+    assert seen == [0, 1, 0, 1]

@@ -72,11 +72,26 @@ def test_title_badge_and_runtime_line(notebook):
     assert meta.summary_line(nb), "a one-line promise must follow the title"
 
 
-def test_outputs_come_from_the_committed_code(notebook):
-    _, nb = notebook
+def test_outputs_come_from_the_committed_code_trainlab_and_environment(notebook):
+    path, nb = notebook
     recorded = nb.metadata.get("trainlab", {})
-    assert recorded.get("code_sha256") == meta.code_hash(nb), (
-        "the code changed after the last execution: re-run `python tools/run_notebooks.py <notebook>`")
+    rerun = f"re-run `python tools/run_notebooks.py {path.relative_to(ROOT).as_posix()}`"
+    for what, current in meta.provenance(nb).items():
+        changed = what.removesuffix("_sha256")
+        assert recorded.get(what) == current, f"{changed} changed after the last execution: {rerun}"
+
+
+def test_claims_checked_at_the_reference_scale_are_stored(notebook):
+    path, nb = notebook
+    if not any("claims.Checker(" in c.source for c in code_cells(nb)):
+        pytest.skip("this notebook checks no claims")
+    stored = json.loads((ROOT / meta.REFERENCE_CLAIMS).read_text())
+    assert stored.get(meta.notebook_key(path)), "no reference values stored: re-run it with the tool"
+    outputs = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs
+                      if o.output_type == "stream")
+    assert "\n· " not in "\n" + outputs, "a claim reported instead of asserting: not the reference scale"
+    for claim in stored[meta.notebook_key(path)]:
+        assert f"✓ {claim}:" in outputs, f"stored claim {claim!r} is not checked in the committed outputs"
 
 
 def test_runs_within_its_budget_on_two_cores(notebook):

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PART_FOLDERS = ("1_vanishing_gradients", "2_transfer_learning", "3_optimizers", "4_regularization")
 # Seconds a notebook may take top to bottom on a 2-core CPU (the issues give these budgets).
-BUDGETS_S = {"00_intro.ipynb": 120, "1_vanishing_gradients": 180}
+BUDGETS_S = {"00_intro.ipynb": 120, "1_vanishing_gradients": 120}
 DEFAULT_BUDGET_S = 300
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 RUNTIMES_BEGIN = "<!-- runtimes:begin (written by tools/run_notebooks.py) -->"
@@ -57,6 +57,47 @@ def code_hash(nb: dict) -> str:
     sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
                for c in nb["cells"] if c["cell_type"] == "code"]
     return hashlib.sha256(json.dumps([s.rstrip() for s in sources]).encode()).hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def trainlab_hash(root: Path = ROOT) -> str:
+    """SHA-256 over every module of trainlab (names and contents): any change to its code changes it."""
+    files = sorted((root / "trainlab").glob("*.py"))
+    return hashlib.sha256(json.dumps([[p.name, _file_hash(p)] for p in files]).encode()).hexdigest()
+
+
+def requirements_hash(root: Path = ROOT) -> str:
+    """SHA-256 of requirements.txt, the pinned environment."""
+    return _file_hash(root / "requirements.txt")
+
+
+def provenance(nb: dict, root: Path = ROOT) -> dict[str, str]:
+    """What produced a notebook's outputs: its code, trainlab's code and the pinned environment."""
+    return {"code_sha256": code_hash(nb), "trainlab_sha256": trainlab_hash(root),
+            "requirements_sha256": requirements_hash(root)}
+
+
+def notebook_key(notebook: Path, root: Path = ROOT) -> str:
+    """The name a notebook's claims are stored under: its path without '.ipynb'."""
+    return notebook.relative_to(root).with_suffix("").as_posix()
+
+
+REFERENCE_CLAIMS = "trainlab/reference_claims.json"
+
+
+def merge_reference_values(recorded: dict, keys: list[str], root: Path = ROOT) -> None:
+    """Replace the stored reference values of the notebooks ``keys`` with those just recorded."""
+    path = root / REFERENCE_CLAIMS
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    for key in keys:
+        stored.pop(key, None)
+        if key in recorded:
+            stored[key] = recorded[key]
+    text = json.dumps(stored, indent=1, sort_keys=True, ensure_ascii=False)
+    path.write_text(text + "\n")
 
 
 def budget_s(notebook: Path, root: Path = ROOT) -> int:

@@ -2,8 +2,10 @@
 `# %% [markdown]` and every line commented) into an unexecuted notebook.
 
     python tools/percent_to_notebook.py draft.py 1_vanishing_gradients/01_the_problem.ipynb
+    python tools/percent_to_notebook.py --reverse 1_vanishing_gradients/01_the_problem.ipynb draft.py
 
 Handy for drafting a notebook in an editor; then run tools/run_notebooks.py on the result.
+``--reverse`` writes an existing notebook's cells (without outputs) as such a script.
 """
 
 from __future__ import annotations
@@ -37,11 +39,29 @@ def parse(text: str) -> list:
     return cells
 
 
+def to_percent(nb) -> str:
+    """The cells of a notebook as percent-format text (outputs are left out); ``parse`` inverts it."""
+    parts = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            body = "\n".join(f"# {line}" if line else "#" for line in cell.source.splitlines())
+            parts.append(f"# %% [markdown]\n{body}\n")
+        elif cell.cell_type == "code":
+            parts.append(f"# %%\n{cell.source}\n")
+    return "\n".join(parts)
+
+
 def main(argv: list[str]) -> int:
+    reverse = argv[:1] == ["--reverse"]
+    argv = argv[1:] if reverse else argv
     if len(argv) != 2:
         print(__doc__)
         return 2
     source, target = map(Path, argv)
+    if reverse:
+        target.write_text(to_percent(nbformat.read(source, as_version=4)))
+        print(f"wrote {target}")
+        return 0
     nb = nbformat.v4.new_notebook()
     nb.cells = parse(source.read_text())
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -2,8 +2,11 @@
 
 For each notebook: the Colab badge and install line are synced with pyproject.toml's Repository;
 the notebook runs in a fresh kernel in its own folder; its metadata gets the hash of its code cells
-(the tests fail if the code changes after this run), its wall time and the versions it ran with;
-finally the run-time table in README.md is rewritten.
+and of everything else that produced the outputs (trainlab's modules, requirements.txt: the tests
+fail if any of them changes after this run), its wall time, and the versions and CPU count the
+kernel itself saw; the values of its claim checks go to trainlab/reference_claims.json (what a
+learner at another scale sees beside their own); finally the run-time table in README.md is
+rewritten.
 
     python tools/run_notebooks.py                          # every notebook of the course
     python tools/run_notebooks.py 1_vanishing_gradients/02_initialization.ipynb
@@ -15,12 +18,12 @@ Set TRAINLAB_DATA_DIR (or fill data/fashion-mnist/) first if you are offline.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import platform
 import re
 import sys
+import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 import nbformat
@@ -44,29 +47,54 @@ def sync_links(nb, path: Path) -> None:
             cell.source = PIP_RE.sub(lambda _: meta.pip_install_line(), cell.source)
 
 
+# Appended to the notebook for the run, then removed: what the kernel itself ran with.
+ENVIRONMENT_PROBE = """import json as _json, os as _os, platform as _platform
+from importlib.metadata import version as _version
+print("__TRAINLAB_ENV__" + _json.dumps({
+    "python": _platform.python_version(), "tensorflow": _version("tensorflow"), "keras": _version("keras"),
+    "numpy": _version("numpy"), "cpu_count": len(_os.sched_getaffinity(0)),
+    "onednn": _os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")}))"""
+REFERENCE_ONLY = ("TRAINLAB_SEED_OFFSET", "TRAINLAB_SCALE")
+
+
 def execute(path: Path, timeout: int) -> float:
-    """Run one notebook in place; return its wall time in seconds."""
+    """Run one notebook in place at the reference scale; return its wall time in seconds."""
+    for name in REFERENCE_ONLY:
+        if os.environ.get(name):
+            raise SystemExit(f"{name} is set: committed notebooks run at the reference scale. Unset it "
+                             "(tools/robustness.py runs the shifted and scaled variants).")
     nb = nbformat.read(path, as_version=4)
     sync_links(nb, path)
+    nb.cells.append(nbformat.v4.new_code_cell(ENVIRONMENT_PROBE))
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        record = Path(folder) / "claims.json"
+        os.environ["TRAINLAB_RECORD_CLAIMS"] = str(record)  # the kernel inherits it
+        try:
+            start = time.perf_counter()
+            client.execute()
+            wall = time.perf_counter() - start
+        finally:
+            del os.environ["TRAINLAB_RECORD_CLAIMS"]
+        recorded = json.loads(record.read_text()) if record.exists() else {}
+    probe = nb.cells.pop()
+    environment = json.loads(next(o.text for o in probe.outputs if o.output_type == "stream")
+                             .split("__TRAINLAB_ENV__", 1)[1])
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     nb.metadata["trainlab"] = {
-        "code_sha256": meta.code_hash(nb),
+        **meta.provenance(nb),
         "wall_time_s": round(wall, 1),
-        "cpu_count": os.cpu_count(),
-        "executed_with": {"python": platform.python_version(), "tensorflow": version("tensorflow"),
-                          "keras": version("keras")},
+        "cpu_count": environment.pop("cpu_count"),
+        "executed_with": environment,
     }
     first = nb.cells[0]
     if first.cell_type == "markdown":
         first.source = RUNTIME_RE.sub(lambda _: meta.runtime_note(wall), first.source)
     nbformat.validate(nb)
     nbformat.write(nb, path)
+    meta.merge_reference_values(recorded, [meta.notebook_key(path)])
     return wall
 
 

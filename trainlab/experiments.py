@@ -13,9 +13,23 @@ import numpy as np
 import pandas as pd
 
 
+# A run has diverged when its training loss left the finite numbers, or climbed this many times
+# above its first batch's loss (a cross-entropy that starts near ln 10 = 2.3 and reaches 23 is no
+# longer learning, even if it comes back down later).
+BLOWUP_FACTOR = 10.0
+# ...or when, after its loss rose above twice its start, it predicts one class for (nearly) every
+# validation image: the blow-up killed the network and the loss returned to a constant guess.
+COLLAPSE_FACTOR, COLLAPSE_SHARE = 2.0, 0.99
+
+
 @dataclass
 class RunResult:
-    """One training run: which contender, which seed, its per-epoch history and timings."""
+    """One training run: which contender, which seed, its per-epoch history and timings.
+
+    ``first_loss`` and ``peak_loss`` are the first and the largest running training loss seen
+    after any batch; ``majority_share`` is the share of validation images given the most common
+    predicted class at the end. ``diverged`` reads them (see ``BLOWUP_FACTOR``).
+    """
 
     name: str
     seed: int
@@ -23,6 +37,25 @@ class RunResult:
     seconds_per_epoch: float
     test_accuracy: float | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    first_loss: float = math.nan
+    peak_loss: float = math.nan
+    majority_share: float = math.nan
+
+    @property
+    def diverged(self) -> bool:
+        """True if the loss became NaN/inf, blew up, or collapsed to a constant prediction after
+        rising. A network that never learns (stuck at chance, loss flat) has *not* diverged."""
+        losses = self.history.get("loss", []) + self.history.get("val_loss", [])
+        if any(not math.isfinite(v) for v in losses) or (
+                not math.isnan(self.peak_loss) and not math.isfinite(self.peak_loss)):
+            return True
+        if math.isfinite(self.first_loss) and math.isfinite(self.peak_loss) and self.first_loss > 0:
+            rise = self.peak_loss / self.first_loss
+            if rise > BLOWUP_FACTOR:
+                return True
+            if rise > COLLAPSE_FACTOR and self.majority_share >= COLLAPSE_SHARE:
+                return True
+        return False
 
     @property
     def final_val_accuracy(self) -> float:
@@ -37,6 +70,26 @@ class RunResult:
         return float(max(values)) if values else math.nan
 
 
+class _LossWatch(keras.callbacks.Callback):
+    """Keep the first and the largest running training loss of a fit (for ``RunResult.diverged``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = self.peak = math.nan
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        loss = float(loss)
+        if math.isnan(self.first):
+            self.first = loss
+        if not math.isfinite(loss):
+            self.peak = math.inf
+        elif math.isnan(self.peak) or loss > self.peak:
+            self.peak = loss
+
+
 def train_runs(
     builders: Mapping[str, Callable[[], keras.Model]],
     data: Any,
@@ -47,6 +100,7 @@ def train_runs(
     evaluate_test: bool = False,
     callbacks: Callable[[str, int], list[keras.callbacks.Callback]] | None = None,
     verbose: bool = True,
+    reuse: bool = True,
 ) -> list[RunResult]:
     """Train each contender once per seed on ``data`` and return one RunResult per run.
 
@@ -55,6 +109,12 @@ def train_runs(
     dropout masks depend on the seed alone. ``data`` has ``x_train, y_train, x_valid, y_valid``
     (and ``x_test, y_test`` when ``evaluate_test``), e.g. ``trainlab.data.load_fashion_mnist()``.
     Prints one line per run unless ``verbose`` is False.
+
+    With ``reuse`` (the default), each contender's model is traced once: for every further seed
+    a fresh model is built (cheap, untraced) and its whole state (weights, batch-norm statistics,
+    random-layer seeds, the optimizer's slots and step count) is copied into the traced one, which
+    then trains exactly as the fresh model would have. Each result's ``extras["model"]`` is its own
+    model holding that run's final weights.
 
     Example:
         >>> results = train_runs({"relu": build_relu, "elu": build_elu}, data, seeds=(0, 1), epochs=3)
@@ -68,31 +128,71 @@ def train_runs(
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     results = []
     for name, build in builders.items():
+        traced: keras.Model | None = None
         for seed in seeds:
             keras.utils.set_random_seed(seed)
             model = build()
             if not getattr(model, "compiled", False):
                 raise ValueError(f"the builder for {name!r} returned a model that is not compiled")
             _build_training_state(model, data.x_train, data.y_train)
+            if reuse and traced is not None and _same_structure(traced, model):
+                _copy_state(model, traced)
+                runner = traced
+            else:
+                runner = traced = model
+            watch = _LossWatch()
             extra_callbacks = callbacks(name, seed) if callbacks else []
             start = time.perf_counter()
-            history = model.fit(
+            history = runner.fit(
                 data.x_train, data.y_train,
                 validation_data=(data.x_valid, data.y_valid),
-                epochs=epochs, batch_size=batch_size, verbose=0, callbacks=extra_callbacks,
+                epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[*extra_callbacks, watch],
             )
             seconds = (time.perf_counter() - start) / epochs
+            if runner is not model:
+                _copy_state(runner, model)
             result = RunResult(name, seed, {k: [float(v) for v in vs] for k, vs in history.history.items()},
-                               seconds)
+                               seconds, first_loss=watch.first, peak_loss=watch.peak)
+            if watch.peak > COLLAPSE_FACTOR * watch.first:  # rose: did it collapse to one class?
+                result.majority_share = _majority_share(runner, data.x_valid, batch_size)
             if evaluate_test:
-                result.test_accuracy = _accuracy(model, data.x_test, data.y_test, batch_size)
+                result.test_accuracy = _accuracy(runner, data.x_test, data.y_test, batch_size)
             result.extras["model"] = model
             results.append(result)
             if verbose:
                 test = f", test acc {result.test_accuracy:.3f}" if evaluate_test else ""
+                flag = "  DIVERGED" if result.diverged else ""
                 print(f"{name:<22} seed {seed}: val acc {result.final_val_accuracy:.3f}{test}"
-                      f"  ({seconds:.2f} s/epoch)")
+                      f"  ({seconds:.2f} s/epoch){flag}")
     return results
+
+
+def _same_structure(a: keras.Model, b: keras.Model) -> bool:
+    """Whether the state of ``b`` can be copied into ``a`` (same variables, same optimizer)."""
+    if a.optimizer is None or b.optimizer is None or type(a.optimizer) is not type(b.optimizer):
+        return False
+    if a.optimizer.get_config() != b.optimizer.get_config():
+        return False
+    pairs = list(zip(a.variables, b.variables)) + list(zip(a.optimizer.variables, b.optimizer.variables))
+    return (len(a.variables) == len(b.variables) and len(a.optimizer.variables) == len(b.optimizer.variables)
+            and all(tuple(x.shape) == tuple(y.shape) for x, y in pairs))
+
+
+def _copy_state(source: keras.Model, target: keras.Model) -> None:
+    """Copy every variable of the model (weights, statistics, seed states) and of its optimizer."""
+    for src, dst in zip(source.variables, target.variables):
+        dst.assign(src.value)
+    for src, dst in zip(source.optimizer.variables, target.optimizer.variables):
+        dst.assign(src.value)
+
+
+def _majority_share(model: keras.Model, x: np.ndarray, batch_size: int) -> float:
+    """Share of the images given the most common predicted class."""
+    probabilities = model.predict(x, batch_size=max(batch_size, 512), verbose=0)
+    if not np.all(np.isfinite(probabilities)):
+        return 1.0
+    counts = np.bincount(np.argmax(probabilities, axis=1))
+    return float(counts.max() / counts.sum())
 
 
 def _build_training_state(model: keras.Model, x: np.ndarray, y: np.ndarray) -> None:
@@ -121,11 +221,13 @@ def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int)
 
 
 def mean_std(values: Sequence[float], digits: int = 3) -> str:
-    """Format values as 'mean ± std' (population std over seeds); NaNs count as failures.
+    """Format values as 'mean ± std', the sample standard deviation (ddof=1) over the values.
+
+    One value gets no ± (a spread needs two). NaNs are left out and counted.
 
     Example:
         >>> mean_std([0.81, 0.83, 0.85])
-        '0.830 ± 0.016'
+        '0.830 ± 0.020'
     """
     array = np.asarray(values, dtype=float)
     if array.size == 0:
@@ -133,14 +235,21 @@ def mean_std(values: Sequence[float], digits: int = 3) -> str:
     finite = array[np.isfinite(array)]
     if finite.size == 0:
         return "diverged (NaN)"
-    text = f"{finite.mean():.{digits}f} ± {finite.std():.{digits}f}"
+    text = f"{finite.mean():.{digits}f}"
+    if finite.size > 1:
+        text += f" ± {finite.std(ddof=1):.{digits}f}"
     if finite.size < array.size:
         text += f" ({array.size - finite.size} of {array.size} NaN)"
     return text
 
 
 def summary_table(results: Sequence[RunResult], *, digits: int = 3) -> pd.DataFrame:
-    """One row per contender: final and best validation accuracy (mean ± std over seeds), time.
+    """One row per contender: how many runs diverged, then the final and best validation accuracy
+    (mean ± sample std over the runs that did *not* diverge), test accuracy if measured, time.
+
+    A diverged run's accuracy is never averaged in: a net that blew up and predicts one class
+    scores 0.100, which would read like a net stuck at chance. Contenders whose every run diverged
+    show "diverged".
 
     Example:
         >>> summary_table(results)  # doctest: +SKIP
@@ -150,17 +259,29 @@ def summary_table(results: Sequence[RunResult], *, digits: int = 3) -> pd.DataFr
     rows = []
     for name in dict.fromkeys(r.name for r in results):
         runs = [r for r in results if r.name == name]
-        row = {
-            "technique": name,
-            "seeds": len(runs),
-            "final val acc": mean_std([r.final_val_accuracy for r in runs], digits),
-            "best val acc": mean_std([r.best_val_accuracy for r in runs], digits),
-        }
+        kept = [r for r in runs if not r.diverged]
+        row = {"technique": name, "seeds": len(runs), "diverged": f"{len(runs) - len(kept)} of {len(runs)}"}
+        for column, value in (("final val acc", lambda r: r.final_val_accuracy),
+                              ("best val acc", lambda r: r.best_val_accuracy)):
+            row[column] = mean_std([value(r) for r in kept], digits) if kept else "diverged"
         if all(r.test_accuracy is not None for r in runs):
-            row["test acc"] = mean_std([r.test_accuracy for r in runs], digits)
+            row["test acc"] = mean_std([r.test_accuracy for r in kept], digits) if kept else "diverged"
         row["s/epoch"] = f"{np.mean([r.seconds_per_epoch for r in runs]):.2f}"
         rows.append(row)
     return pd.DataFrame(rows).set_index("technique")
+
+
+def finals(results: Sequence[RunResult], name: str, *, include_diverged: bool = False) -> list[float]:
+    """The final validation accuracies of one contender's runs (diverged runs left out by default).
+
+    Example:
+        >>> finals(results, "he")  # doctest: +SKIP
+        [0.61, 0.58, 0.66]
+    """
+    runs = [r for r in results if r.name == name]
+    if not runs:
+        raise ValueError(f"no run named {name!r}; the names are {sorted({r.name for r in results})}")
+    return [r.final_val_accuracy for r in runs if include_diverged or not r.diverged]
 
 
 def histories_by_name(results: Sequence[RunResult]) -> dict[str, list[dict[str, list[float]]]]:

@@ -131,7 +131,7 @@ def plot_image_grid(images: np.ndarray, labels: Sequence[int], class_names: Sequ
 def plot_gradient_norms(norms: Mapping[str, Mapping[str, float]], ax=None, title: str | None = None):
     """Gradient norm per layer (log scale), one line per technique, input layer on the left.
 
-    ``norms`` maps a technique to ``diagnostics.gradient_norms_per_layer(...)``'s result.
+    ``norms`` maps a technique to ``gradients.gradient_norms_per_layer(...)``'s result.
 
     Example:
         >>> plot_gradient_norms({"sigmoid": norms_sigmoid, "relu": norms_relu})
@@ -212,7 +212,7 @@ def plot_activation_heatmaps(recorder: Any, layers: Sequence[str] | None = None,
     saturated units; a spread-out, stable band means healthy activations.
 
     Example:
-        >>> plot_activation_heatmaps(recorder)  # recorder = DiagnosticsRecorder(...) after fit
+        >>> plot_activation_heatmaps(recorder)  # recorder = GradientRecorder(..., activations=True) after fit
     """
     names = list(layers or recorder.histograms)
     if not names or not recorder.steps:
