@@ -99,13 +99,19 @@ def bn_dropout_builder():
     return model
 
 
-def test_a_reused_model_trains_exactly_like_a_fresh_build(tiny):
+def test_a_reused_model_trains_exactly_like_a_fresh_build(tiny, monkeypatch):
     """One traced model per contender: the second and third seeds reuse it, and must end with the
     weights, BN statistics and history of a fresh build with their seed (BN and dropout included)."""
+    copies = []
+    copy_state = experiments._copy_state
+    monkeypatch.setattr(experiments, "_copy_state", lambda a, b: copies.append(1) or copy_state(a, b))
     reused = experiments.train_runs({"bn": bn_dropout_builder}, tiny, seeds=(0, 1, 2), epochs=2,
                                     batch_size=64, verbose=False)
+    assert len(copies) == 5  # seed 0 kept a copy; seeds 1 and 2 ran on the traced model: state in and out
+    copies.clear()
     fresh = experiments.train_runs({"bn": bn_dropout_builder}, tiny, seeds=(0, 1, 2), epochs=2,
                                    batch_size=64, verbose=False, reuse=False)
+    assert not copies
     models = {id(r.extras["model"]) for r in reused}
     assert len(models) == 3  # each result still has its own model
     for a, b in zip(reused, fresh):

@@ -49,6 +49,7 @@ def test_gradient_norms_and_layer_curves_use_log_scale():
     ax = plots.plot_gradient_norms({"sigmoid": {"h1": 1e-6, "h2": 1e-3, "out": 1.0}})
     assert ax.get_yscale() == "log"
     np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), [1, 2, 3])
+    assert all(float(t).is_integer() for t in ax.get_xticks())
     ax = plots.plot_layer_curves({"he": [1.0, 0.9]}, ylabel="std", log=True)
     assert ax.get_yscale() == "log" and ax.get_ylabel() == "std"
 

@@ -151,6 +151,10 @@ def train_runs(
             seconds = (time.perf_counter() - start) / epochs
             if runner is not model:
                 _copy_state(runner, model)
+            elif reuse and len(seeds) > 1:  # the traced model goes on to the next seed: keep a copy
+                model = build()
+                _build_training_state(model, data.x_train, data.y_train)
+                _copy_state(runner, model)
             result = RunResult(name, seed, {k: [float(v) for v in vs] for k, vs in history.history.items()},
                                seconds, first_loss=watch.first, peak_loss=watch.peak)
             if watch.peak > COLLAPSE_FACTOR * watch.first:  # rose: did it collapse to one class?
@@ -171,7 +175,10 @@ def _same_structure(a: keras.Model, b: keras.Model) -> bool:
     """Whether the state of ``b`` can be copied into ``a`` (same variables, same optimizer)."""
     if a.optimizer is None or b.optimizer is None or type(a.optimizer) is not type(b.optimizer):
         return False
-    if a.optimizer.get_config() != b.optimizer.get_config():
+    # Keras names each new optimizer afresh ("adam", "adam_1", ...): the name is not its configuration
+    config_a, config_b = ({k: v for k, v in o.get_config().items() if k != "name"}
+                          for o in (a.optimizer, b.optimizer))
+    if config_a != config_b:
         return False
     pairs = list(zip(a.variables, b.variables)) + list(zip(a.optimizer.variables, b.optimizer.variables))
     return (len(a.variables) == len(b.variables) and len(a.optimizer.variables) == len(b.optimizer.variables)

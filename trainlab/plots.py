@@ -143,6 +143,7 @@ def plot_gradient_norms(norms: Mapping[str, Mapping[str, float]], ax=None, title
         ax.plot(np.arange(1, len(values) + 1), values, "o-", markersize=3,
                 color=technique_color(name), label=name)
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are counted
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel("‖∂loss/∂W‖ (log scale)")
     ax.set_title(title or "gradient norm per layer")
