@@ -26,6 +26,9 @@ def test_at_the_reference_scale_a_false_claim_fails(capsys):
         check("nan is never within bounds", float("nan"), above=0.0)
     with pytest.raises(AssertionError):
         check("a qualitative claim", False)
+    import numpy as np
+    assert check("numpy scalars print like floats", np.float32(0.0028538732), above=0.001)
+    assert "numpy scalars print like floats: 0.00285 " in capsys.readouterr().out
 
 
 def test_at_another_scale_it_reports_the_reference_value(monkeypatch, tmp_path, capsys):

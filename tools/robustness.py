@@ -59,7 +59,8 @@ def run_variant(path: Path, env: dict[str, str], timeout: int = 900) -> dict:
     for index, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.output_type == "error":
-                errors.append(f"cell {index}: {out.ename}: {out.evalue.splitlines()[0] if out.evalue else ''}")
+                message = out.evalue.splitlines()[0] if out.evalue else ""
+                errors.append(f"cell {index}: {out.ename}: {message}")
             elif out.output_type == "stream" and out.name == "stdout":
                 lines = out.text.splitlines()
                 asserted += sum(line.startswith("✓ ") for line in lines)

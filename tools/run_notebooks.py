@@ -91,7 +91,7 @@ def execute(path: Path, timeout: int) -> float:
     }
     first = nb.cells[0]
     if first.cell_type == "markdown":
-        first.source = RUNTIME_RE.sub(lambda _: meta.runtime_note(wall), first.source)
+        first.source = RUNTIME_RE.sub(lambda _: meta.runtime_note(round(wall, 1)), first.source)
     nbformat.validate(nb)
     nbformat.write(nb, path)
     meta.merge_reference_values(recorded, [meta.notebook_key(path)])

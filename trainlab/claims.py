@@ -145,13 +145,15 @@ def _reference_values() -> dict[str, dict[str, Any]]:
 
 
 def _format(value: Any) -> str:
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a numpy scalar
+        value = value.item()
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, (int, float)):
         value = float(value)
         if value == 0 or not math.isfinite(value):
             return str(value)
-        return f"{value:.3g}" if (abs(value) < 1e-3 or abs(value) >= 1e4) else f"{value:.3f}"
+        return f"{value:.3g}" if (abs(value) < 1e-2 or abs(value) >= 1e4) else f"{value:.3f}"
     return str(value)
 
 
@@ -192,6 +194,8 @@ class Checker:
                      and (below is None or number < below))
             rule = " and ".join(part for part in (f"> {_format(above)}" if above is not None else "",
                                                   f"< {_format(below)}" if below is not None else "") if part)
+        if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a numpy scalar
+            value = value.item()
         self.measured[claim] = value if isinstance(value, (bool, int, float, str)) else str(value)
         self._record(claim)
         shown = _format(value) if (above is not None or below is not None) else ("yes" if holds else "no")
