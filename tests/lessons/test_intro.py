@@ -1,17 +1,19 @@
 """Lesson check for 00_intro.ipynb: the same 20-layer network fails with the naive recipe (sigmoid,
 N(0, 0.05²) weights, plain SGD) and learns with the fixed one (He, ELU, batch norm, Nadam).
 
-Small, seeded configurations of the notebook's experiment, with margins wide enough to hold across
-seeds and thread counts, and tight enough to fail if the lesson were wrong.
+Small configurations of the notebook's experiment (fewer images, 2 epochs), each run for two seed
+sets: a claim must hold for both, not for one lucky draw. The margins are wide enough to hold across
+seeds, thread counts and oneDNN on or off, and tight enough to fail if the lesson were wrong.
 """
 
 import keras
 import numpy as np
 import pytest
 
-from trainlab import data, diagnostics, experiments, models
+from trainlab import data, experiments, gradients, models
 
 DEPTH, WIDTH = 20, 100
+SEED_SETS = {"seeds 0-2": (0, 1, 2), "seeds 100-102": (100, 101, 102)}  # each claim must hold for both
 
 
 def build_naive() -> keras.Model:
@@ -32,18 +34,25 @@ def build_fixed() -> keras.Model:
 
 @pytest.fixture(scope="module")
 def fashion():
-    return data.load_fashion_mnist(train_size=3000, valid_size=1000, flatten=True)
+    return data.load_fashion_mnist(train_size=2000, valid_size=1000, flatten=True)
 
 
-def test_naive_gradient_vanishes_at_initialization_fixed_stays_flat(fashion):
-    x_batch, y_batch = fashion.x_train[:256], fashion.y_train[:256]
-    for seed in (0, 1):
+@pytest.fixture(params=list(SEED_SETS.values()), ids=list(SEED_SETS))
+def seeds(request):
+    return request.param
+
+
+def _ratio(model, fashion):
+    return gradients.first_last_ratio(
+        gradients.gradient_norms_per_layer(model, fashion.x_train[:256], fashion.y_train[:256]))
+
+
+def test_naive_gradient_vanishes_at_initialization_fixed_stays_flat(fashion, seeds):
+    for seed in seeds:
         keras.utils.set_random_seed(seed)
-        naive_norms = diagnostics.gradient_norms_per_layer(build_naive(), x_batch, y_batch)
-        naive = diagnostics.first_last_ratio(naive_norms)
+        naive = _ratio(build_naive(), fashion)
         keras.utils.set_random_seed(seed)
-        fixed_norms = diagnostics.gradient_norms_per_layer(build_fixed(), x_batch, y_batch)
-        fixed = diagnostics.first_last_ratio(fixed_norms)
+        fixed = _ratio(build_fixed(), fashion)
         # naive: about 1e-17, a factor of about 1/4 * 0.05 * sqrt(100) = 1/8 per layer
         assert naive < 1e-13, (seed, naive)
         assert 0.08 < naive ** (1 / (DEPTH - 1)) < 0.2, (seed, naive)
@@ -51,16 +60,17 @@ def test_naive_gradient_vanishes_at_initialization_fixed_stays_flat(fashion):
         assert 0.5 < fixed < 20, (seed, fixed)
 
 
-def test_naive_stays_at_chance_fixed_learns(fashion):
-    # batches of 32: enough steps in 2 epochs for batch norm's moving statistics to settle
+def test_naive_stays_at_chance_fixed_learns(fashion, seeds):
+    # batches of 32: enough steps in 2 epochs for batch norm's moving statistics to settle;
+    # two seeds of each set keep the test short (each run costs a few seconds on 2 cores)
     results = experiments.train_runs({"naive": build_naive, "fixed": build_fixed}, fashion,
-                                     seeds=(0,), epochs=2, batch_size=32, verbose=False)
-    by_name = {r.name: r for r in results}
-    naive, fixed = by_name["naive"], by_name["fixed"]
-    assert max(naive.history["val_accuracy"]) < 0.15, naive.history
-    assert abs(naive.history["val_loss"][-1] - np.log(10)) < 0.01, naive.history  # uniform guess
-    assert fixed.final_val_accuracy > 0.55, fixed.history  # measured about 0.7 (seeds 0-2)
-    # training does not repair the naive network's gradient
-    after = diagnostics.gradient_norms_per_layer(naive.extras["model"], fashion.x_train[:256],
-                                                 fashion.y_train[:256])
-    assert diagnostics.first_last_ratio(after) < 1e-13, after
+                                     seeds=seeds[:2], epochs=2, batch_size=32, verbose=False)
+    for r in results:
+        assert not r.diverged, (r.name, r.seed, r.history)  # stuck at chance is not a blow-up
+        if r.name == "naive":
+            assert max(r.history["val_accuracy"]) < 0.15, (r.seed, r.history)
+            assert abs(r.history["val_loss"][-1] - np.log(10)) < 0.01, (r.seed, r.history)  # uniform guess
+            # training does not repair the naive network's gradient
+            assert _ratio(r.extras["model"], fashion) < 1e-13, r.seed
+        else:
+            assert r.final_val_accuracy > 0.55, (r.seed, r.history)  # measured 0.71 to 0.75
