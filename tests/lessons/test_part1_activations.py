@@ -59,7 +59,7 @@ def trained_at_high_lr(fashion, request):
     """ReLU and leaky ReLU (slope 0.2) networks, 4 x 100, after 3 epochs of Adam at 1e-2 (reference scale)."""
     builders = {"relu": dying_builder("relu"), "leaky_relu": dying_builder("leaky_relu")}
     results = experiments.train_runs(builders, fashion, seeds=request.param, epochs=claims.PART_1.epochs,
-                                     batch_size=claims.PART_1.batch_size, verbose=False, reuse=False)
+                                     batch_size=claims.PART_1.batch_size, verbose=False)
     assert not any(r.diverged for r in results)
     return {name: [r.extras["model"] for r in results if r.name == name] for name in ("relu", "leaky_relu")}
 
