@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from trainlab import experiments
+from trainlab import experiments, tracing
 from trainlab.data import load_fashion_mnist
 from trainlab.models import deep_mlp
 
@@ -103,8 +103,8 @@ def test_a_reused_model_trains_exactly_like_a_fresh_build(tiny, monkeypatch):
     """One traced model per contender: the second and third seeds reuse it, and must end with the
     weights, BN statistics and history of a fresh build with their seed (BN and dropout included)."""
     copies = []
-    copy_state = experiments._copy_state
-    monkeypatch.setattr(experiments, "_copy_state", lambda a, b: copies.append(1) or copy_state(a, b))
+    copy_state = tracing.copy_state
+    monkeypatch.setattr(tracing, "copy_state", lambda a, b: copies.append(1) or copy_state(a, b))
     reused = experiments.train_runs({"bn": bn_dropout_builder}, tiny, seeds=(0, 1, 2), epochs=2,
                                     batch_size=64, verbose=False)
     assert len(copies) == 5  # seed 0 kept a copy; seeds 1 and 2 ran on the traced model: state in and out

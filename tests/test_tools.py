@@ -58,10 +58,10 @@ def test_sync_links_rewrites_badge_and_install_line():
 
 
 def test_provenance_covers_trainlab_and_requirements(tmp_path):
-    """Changing a trainlab module or the pinned environment invalidates every notebook's outputs."""
+    """Changing a trainlab module or the pinned environment invalidates the notebook's outputs."""
     shutil.copytree(ROOT / "trainlab", tmp_path / "trainlab", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "requirements.txt", tmp_path / "requirements.txt")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from trainlab import experiments")])
     before = meta.provenance(nb, tmp_path)
     assert before == meta.provenance(nb, ROOT)  # an exact copy: the same provenance
     module = tmp_path / "trainlab" / "experiments.py"
@@ -73,6 +73,21 @@ def test_provenance_covers_trainlab_and_requirements(tmp_path):
     assert meta.provenance(nb, tmp_path)["requirements_sha256"] != before["requirements_sha256"]
     (tmp_path / "trainlab" / "reference_claims.json").write_text("{}")  # data, not code: no change
     assert meta.provenance(nb, tmp_path)["trainlab_sha256"] == after["trainlab_sha256"]
+
+
+def test_provenance_covers_the_trainlab_modules_a_notebook_reaches(tmp_path):
+    """A notebook's trainlab hash follows the modules its code imports and those they import."""
+    shutil.copytree(ROOT / "trainlab", tmp_path / "trainlab", ignore=shutil.ignore_patterns("__pycache__"))
+    code = "from trainlab import experiments\nx = 1"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    before = meta.trainlab_hash(tmp_path, nb)
+    transfer = tmp_path / "trainlab" / "transfer.py"
+    transfer.write_text(transfer.read_text() + "\n# a change\n")
+    assert meta.trainlab_hash(tmp_path, nb) == before  # experiments does not use transfer
+    tracing = tmp_path / "trainlab" / "tracing.py"  # experiments imports tracing
+    tracing.write_text(tracing.read_text() + "\n# a change\n")
+    assert meta.trainlab_hash(tmp_path, nb) != before
+    assert meta.trainlab_hash(tmp_path) != meta.trainlab_hash(tmp_path, nb)  # all modules vs some
 
 
 def test_hygiene_test_fails_when_trainlab_changed(tmp_path):

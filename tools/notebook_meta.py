@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PART_FOLDERS = ("1_vanishing_gradients", "2_transfer_learning", "3_optimizers", "4_regularization")
 # Seconds a notebook may take top to bottom on a 2-core CPU (the issues give these budgets).
-BUDGETS_S = {"00_intro.ipynb": 120, "1_vanishing_gradients": 120}
+BUDGETS_S = {"00_intro.ipynb": 120, "1_vanishing_gradients": 120, "2_transfer_learning": 120}
 DEFAULT_BUDGET_S = 300
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 RUNTIMES_BEGIN = "<!-- runtimes:begin (written by tools/run_notebooks.py) -->"
@@ -63,10 +63,33 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def trainlab_hash(root: Path = ROOT) -> str:
-    """SHA-256 over every module of trainlab (names and contents): any change to its code changes it."""
-    files = sorted((root / "trainlab").glob("*.py"))
-    return hashlib.sha256(json.dumps([[p.name, _file_hash(p)] for p in files]).encode()).hexdigest()
+def _trainlab_imports(text: str, modules: set[str]) -> set[str]:
+    """The trainlab modules that a piece of code names: ``from trainlab import a, b``,
+    ``from trainlab.a import ...``, ``import trainlab.a``, ``trainlab.a.f()``, ``from . import a``."""
+    found = set(re.findall(r"\btrainlab\.(\w+)", text))
+    for names in re.findall(r"from[ \t]+(?:trainlab|\.)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)", text):
+        found |= set(re.findall(r"\w+", names))
+    found |= set(re.findall(r"from\s+\.(\w+)\s+import", text))
+    return found & modules
+
+
+def trainlab_hash(root: Path = ROOT, nb: dict | None = None) -> str:
+    """SHA-256 over the trainlab modules (names and contents) that a notebook's code uses, with
+    the modules those import in turn and ``__init__``; over every module when ``nb`` is None.
+    A change to any of them changes it; a module the notebook never reaches does not."""
+    files = {p.stem: p for p in (root / "trainlab").glob("*.py")}
+    if nb is None:
+        used = set(files)
+    else:
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        todo = _trainlab_imports(code, set(files)) | {"__init__"}
+        used = set()
+        while todo:
+            name = todo.pop()
+            used.add(name)
+            todo |= _trainlab_imports(files[name].read_text(), set(files)) - used
+    chosen = sorted(files[name] for name in used)
+    return hashlib.sha256(json.dumps([[p.name, _file_hash(p)] for p in chosen]).encode()).hexdigest()
 
 
 def requirements_hash(root: Path = ROOT) -> str:
@@ -76,7 +99,7 @@ def requirements_hash(root: Path = ROOT) -> str:
 
 def provenance(nb: dict, root: Path = ROOT) -> dict[str, str]:
     """What produced a notebook's outputs: its code, trainlab's code and the pinned environment."""
-    return {"code_sha256": code_hash(nb), "trainlab_sha256": trainlab_hash(root),
+    return {"code_sha256": code_hash(nb), "trainlab_sha256": trainlab_hash(root, nb),
             "requirements_sha256": requirements_hash(root)}
 
 

@@ -3,7 +3,8 @@
     data         Fashion-MNIST: checksum-verified files, offline-first, seeded stratified splits
     models       the deep MLP builder every part-1 notebook uses
     layers       layers Keras lacks (RReLU)
-    experiments  fair multi-seed runs (one traced model per contender), divergence, summary tables
+    experiments  fair multi-seed runs, divergence, summary tables, gains over a baseline
+    tracing      many seeds on one traced model: reseed, copy a fresh build's state
     claims       each part's reference scale; claim checks that assert there and report elsewhere
     gradients    loss gradients and their norms without side effects; the one training recorder
     diagnostics  per-layer activations: statistics, dead and saturated units, weight norms

@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import pandas as pd
 
+from trainlab import tracing
+
 
 # A run has diverged when its training loss left the finite numbers, or climbed this many times
 # above its first batch's loss (a cross-entropy that starts near ln 10 = 2.3 and reaches 23 is no
@@ -105,9 +107,10 @@ def train_runs(
     """Train each contender once per seed on ``data`` and return one RunResult per run.
 
     ``builders`` maps a contender's name to a function returning a *compiled* model; the seed is
-    set with ``keras.utils.set_random_seed`` right before each build, so weights, shuffling and
-    dropout masks depend on the seed alone. ``data`` has ``x_train, y_train, x_valid, y_valid``
-    (and ``x_test, y_test`` when ``evaluate_test``), e.g. ``trainlab.data.load_fashion_mnist()``.
+    set right before each build, as ``keras.utils.set_random_seed`` sets it (``tracing.reseed``),
+    so weights, shuffling and dropout masks depend on the seed alone. ``data`` has
+    ``x_train, y_train, x_valid, y_valid`` (and ``x_test, y_test`` when ``evaluate_test``),
+    e.g. ``trainlab.data.load_fashion_mnist()``.
     Prints one line per run unless ``verbose`` is False.
 
     With ``reuse`` (the default), each contender's model is traced once: for every further seed
@@ -130,13 +133,13 @@ def train_runs(
     for name, build in builders.items():
         traced: keras.Model | None = None
         for seed in seeds:
-            keras.utils.set_random_seed(seed)
+            tracing.reseed(seed)
             model = build()
             if not getattr(model, "compiled", False):
                 raise ValueError(f"the builder for {name!r} returned a model that is not compiled")
-            _build_training_state(model, data.x_train, data.y_train)
-            if reuse and traced is not None and _same_structure(traced, model):
-                _copy_state(model, traced)
+            tracing.build_training_state(model, data.x_train, data.y_train)
+            if reuse and traced is not None and tracing.same_structure(traced, model):
+                tracing.copy_state(model, traced)
                 runner = traced
             else:
                 runner = traced = model
@@ -150,11 +153,11 @@ def train_runs(
             )
             seconds = (time.perf_counter() - start) / epochs
             if runner is not model:
-                _copy_state(runner, model)
+                tracing.copy_state(runner, model)
             elif reuse and len(seeds) > 1:  # the traced model goes on to the next seed: keep a copy
                 model = build()
-                _build_training_state(model, data.x_train, data.y_train)
-                _copy_state(runner, model)
+                tracing.build_training_state(model, data.x_train, data.y_train)
+                tracing.copy_state(runner, model)
             result = RunResult(name, seed, {k: [float(v) for v in vs] for k, vs in history.history.items()},
                                seconds, first_loss=watch.first, peak_loss=watch.peak)
             if watch.peak > COLLAPSE_FACTOR * watch.first:  # rose: did it collapse to one class?
@@ -171,28 +174,6 @@ def train_runs(
     return results
 
 
-def _same_structure(a: keras.Model, b: keras.Model) -> bool:
-    """Whether the state of ``b`` can be copied into ``a`` (same variables, same optimizer)."""
-    if a.optimizer is None or b.optimizer is None or type(a.optimizer) is not type(b.optimizer):
-        return False
-    # Keras names each new optimizer afresh ("adam", "adam_1", ...): the name is not its configuration
-    config_a, config_b = ({k: v for k, v in o.get_config().items() if k != "name"}
-                          for o in (a.optimizer, b.optimizer))
-    if config_a != config_b:
-        return False
-    pairs = list(zip(a.variables, b.variables)) + list(zip(a.optimizer.variables, b.optimizer.variables))
-    return (len(a.variables) == len(b.variables) and len(a.optimizer.variables) == len(b.optimizer.variables)
-            and all(tuple(x.shape) == tuple(y.shape) for x, y in pairs))
-
-
-def _copy_state(source: keras.Model, target: keras.Model) -> None:
-    """Copy every variable of the model (weights, statistics, seed states) and of its optimizer."""
-    for src, dst in zip(source.variables, target.variables):
-        dst.assign(src.value)
-    for src, dst in zip(source.optimizer.variables, target.optimizer.variables):
-        dst.assign(src.value)
-
-
 def _majority_share(model: keras.Model, x: np.ndarray, batch_size: int) -> float:
     """Share of the images given the most common predicted class."""
     probabilities = model.predict(x, batch_size=max(batch_size, 512), verbose=0)
@@ -200,25 +181,6 @@ def _majority_share(model: keras.Model, x: np.ndarray, batch_size: int) -> float
         return 1.0
     counts = np.bincount(np.argmax(probabilities, axis=1))
     return float(counts.max() / counts.sum())
-
-
-def _build_training_state(model: keras.Model, x: np.ndarray, y: np.ndarray) -> None:
-    """Create the compiled metrics' and the optimizer's variables eagerly, before ``fit``.
-
-    Keras would otherwise create them while TensorFlow traces the first training step, and a
-    traced function that creates variables is traced a second time: on a CPU that doubles the
-    start-up cost of each run (about a third of a short run). The results are unchanged: these
-    variables start at fixed values (zeros, ones) and draw no random numbers. Models without
-    known inputs are left alone (Keras builds them at the first batch as usual), and so is data
-    that is not an array.
-    """
-    if not model.built or not getattr(model, "inputs", None) or not isinstance(x, np.ndarray):
-        return
-    x, y = x[:2], y[:2]
-    model.compute_metrics(x, y, model(x, training=False))
-    model.reset_metrics()
-    if model.optimizer is not None and not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
 
 
 def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
@@ -297,3 +259,66 @@ def histories_by_name(results: Sequence[RunResult]) -> dict[str, list[dict[str, 
     for r in results:
         grouped.setdefault(r.name, []).append(r.history)
     return grouped
+
+
+# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (any statistics table).
+_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+          2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+          2.052, 2.048, 2.045, 2.042)
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float, float]:
+    """Mean and two-sided 95% confidence interval of the mean (Student's t, sample std).
+
+    Example:
+        >>> [round(v, 3) for v in mean_ci95([0.01, 0.03, 0.02, 0.04])]
+        [0.025, 0.004, 0.046]
+    """
+    array = np.asarray(values, dtype=float)
+    if array.size < 2 or not np.all(np.isfinite(array)):
+        raise ValueError(f"a confidence interval needs two or more finite values, got {list(values)}")
+    df = array.size - 1
+    z = 1.959964
+    t = _T_975[df - 1] if df <= len(_T_975) else z + (z**3 + z) / (4 * df)
+    half = t * array.std(ddof=1) / math.sqrt(array.size)
+    return float(array.mean()), float(array.mean() - half), float(array.mean() + half)
+
+
+def compare_to_baseline(results: Sequence[RunResult], baseline: str, *,
+                        metric: str = "final_val_accuracy") -> pd.DataFrame:
+    """Each contender against ``baseline``, paired by seed: the metric's mean and sample std, the
+    mean gain over the baseline with its 95% confidence interval (t over the seeds), and on how
+    many seeds the contender won, lost or tied. Diverged runs leave their seed out of the pair.
+
+    ``metric`` is a RunResult attribute: "final_val_accuracy", "best_val_accuracy" or
+    "test_accuracy". A gain whose interval contains 0 is not distinguishable from no gain here.
+
+    Example:
+        >>> compare_to_baseline(results, "scratch")  # doctest: +SKIP
+    """
+    by_name: dict[str, dict[int, float]] = {}
+    for r in results:
+        value = getattr(r, metric, None)
+        if value is None or callable(value):
+            raise ValueError(f"metric {metric!r} is not a number on the runs: use final_val_accuracy, "
+                             "best_val_accuracy or test_accuracy (evaluate_test=True)")
+        by_name.setdefault(r.name, {})[r.seed] = math.nan if r.diverged else float(value)
+    if baseline not in by_name:
+        raise ValueError(f"no run named {baseline!r}; the names are {list(by_name)}")
+    rows = []
+    for name, values in by_name.items():
+        seeds = [s for s in values if s in by_name[baseline]
+                 and math.isfinite(values[s]) and math.isfinite(by_name[baseline][s])]
+        mine = np.array([values[s] for s in seeds])
+        gains = mine - np.array([by_name[baseline][s] for s in seeds])
+        row = {"technique": name, "seeds": len(seeds), "mean": mine.mean() if seeds else math.nan,
+               "std": mine.std(ddof=1) if len(seeds) > 1 else math.nan}
+        if name != baseline:
+            low = high = math.nan
+            if len(seeds) > 1:
+                _, low, high = mean_ci95(gains)
+            row.update({"gain": gains.mean() if seeds else math.nan, "gain 95% low": low,
+                        "gain 95% high": high, "wins": int((gains > 0).sum()),
+                        "losses": int((gains < 0).sum())})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("technique")
