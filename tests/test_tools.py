@@ -65,7 +65,7 @@ def test_provenance_covers_trainlab_and_requirements(tmp_path):
     before = meta.provenance(nb, tmp_path)
     assert before == meta.provenance(nb, ROOT)  # an exact copy: the same provenance
     module = tmp_path / "trainlab" / "experiments.py"
-    module.write_text(module.read_text() + "\n# a change\n")
+    module.write_text(module.read_text() + "\nCHANGED = 1\n")
     after = meta.provenance(nb, tmp_path)
     assert after["trainlab_sha256"] != before["trainlab_sha256"]
     assert after["code_sha256"] == before["code_sha256"]
@@ -82,12 +82,18 @@ def test_provenance_covers_the_trainlab_modules_a_notebook_reaches(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     before = meta.trainlab_hash(tmp_path, nb)
     transfer = tmp_path / "trainlab" / "transfer.py"
-    transfer.write_text(transfer.read_text() + "\n# a change\n")
+    transfer.write_text(transfer.read_text() + "\nCHANGED = 1\n")
     assert meta.trainlab_hash(tmp_path, nb) == before  # experiments does not use transfer
     tracing = tmp_path / "trainlab" / "tracing.py"  # experiments imports tracing
-    tracing.write_text(tracing.read_text() + "\n# a change\n")
+    tracing.write_text(tracing.read_text() + "\nCHANGED = 1\n")
     assert meta.trainlab_hash(tmp_path, nb) != before
     assert meta.trainlab_hash(tmp_path) != meta.trainlab_hash(tmp_path, nb)  # all modules vs some
+    changed = meta.trainlab_hash(tmp_path, nb)
+    init = tmp_path / "trainlab" / "__init__.py"  # reached by every notebook
+    init.write_text(init.read_text().replace('"""trainlab:', '"""trainlab (a reworded docstring):', 1))
+    assert meta.trainlab_hash(tmp_path, nb) == changed  # docstrings and comments change no output
+    init.write_text(init.read_text() + "\nEXTRA = 1\n")
+    assert meta.trainlab_hash(tmp_path, nb) != changed
 
 
 def test_hygiene_test_fails_when_trainlab_changed(tmp_path):

@@ -3,6 +3,7 @@ their Colab address and run-time budget. No third-party imports beyond the stand
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -74,7 +75,7 @@ def _trainlab_imports(text: str, modules: set[str]) -> set[str]:
 
 
 def trainlab_hash(root: Path = ROOT, nb: dict | None = None) -> str:
-    """SHA-256 over the trainlab modules (names and contents) that a notebook's code uses, with
+    """SHA-256 over the trainlab modules (names and code) that a notebook's code uses, with
     the modules those import in turn and ``__init__``; over every module when ``nb`` is None.
     A change to any of them changes it; a module the notebook never reaches does not."""
     files = {p.stem: p for p in (root / "trainlab").glob("*.py")}
@@ -89,7 +90,19 @@ def trainlab_hash(root: Path = ROOT, nb: dict | None = None) -> str:
             used.add(name)
             todo |= _trainlab_imports(files[name].read_text(), set(files)) - used
     chosen = sorted(files[name] for name in used)
-    return hashlib.sha256(json.dumps([[p.name, _file_hash(p)] for p in chosen]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([[p.name, _module_hash(p)] for p in chosen]).encode()).hexdigest()
+
+
+def _module_hash(path: Path) -> str:
+    """SHA-256 of a module's code without its comments and docstrings: a reworded docstring
+    (the module map in ``__init__``, say) cannot change an output, so it invalidates nothing."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
 def requirements_hash(root: Path = ROOT) -> str:

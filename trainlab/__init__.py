@@ -9,6 +9,9 @@
     gradients    loss gradients and their norms without side effects; the one training recorder
     diagnostics  per-layer activations: statistics, dead and saturated units, weight norms
     clipping     the direction and size of the step an optimizer takes after clipping
+    transfer     source and target tasks, label budgets, clone with weights, freeze/unfreeze, features
+    schedules    what Keras lacks for learning rates: the 1cycle schedule, the LR range test
+    surfaces     functions of two variables and the paths real Keras optimizers take on them
     plots        the course palette and its figures (draws what it is given, trains nothing)
 
 Importing it first keeps notebook outputs clean: it selects the TensorFlow backend for Keras
