@@ -174,3 +174,55 @@ def test_callbacks_are_called_per_run(tiny):
     experiments.train_runs({"a": builder(8)}, tiny, seeds=(0, 1), epochs=2, verbose=False,
                            callbacks=lambda name, seed: [Count()])
     assert seen == [0, 1, 0, 1]
+
+
+def test_per_seed_data_and_validation_at_the_end(tiny):
+    """``data`` as a function of the seed; ``validation="end"``: one pass over the repeated images,
+    then one evaluation, equal to doing it by hand."""
+    from trainlab import transfer
+
+    samples = {}
+
+    def per_seed(seed):
+        samples[seed] = transfer.task(tiny).with_labels(50, seed=seed)
+        return samples[seed]
+
+    def build():
+        model = deep_mlp(depth=1, width=8)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    results = experiments.train_runs({"a": build}, per_seed, seeds=(0, 1), epochs=3, batch_size=16,
+                                     validation="end", validation_batch_size=100, verbose=False)
+    assert sorted(samples) == [0, 1]
+    assert not np.array_equal(samples[0].y_train, samples[1].y_train) or not np.array_equal(
+        samples[0].x_train, samples[1].x_train)  # each seed had its own sample
+    for result in results:
+        assert len(result.history["val_accuracy"]) == 1 and len(result.history["loss"]) == 1
+        sample = samples[result.seed]
+        tracing.reseed(result.seed)
+        model = build()
+        model.fit(np.concatenate([sample.x_train] * 3), np.concatenate([sample.y_train] * 3),
+                  epochs=1, batch_size=16, verbose=0)
+        _, accuracy = model.evaluate(sample.x_valid, sample.y_valid, batch_size=100, verbose=0)
+        assert result.history["val_accuracy"][0] == pytest.approx(accuracy, abs=1e-6)
+        for x, y in zip(result.extras["model"].get_weights(), model.get_weights()):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="validation"):
+        experiments.train_runs({"a": build}, tiny, validation="never")
+
+
+def test_a_reuse_dict_keeps_the_traced_model_across_calls(tiny):
+    store = {}
+    first = experiments.train_runs({"bn": bn_dropout_builder}, tiny, seeds=(0,), epochs=1, batch_size=64,
+                                   verbose=False, reuse=store)
+    traced = store["bn"]
+    assert first[0].extras["model"] is not traced  # the result keeps its own copy
+    again = experiments.train_runs({"bn": bn_dropout_builder}, tiny, seeds=(1,), epochs=1, batch_size=64,
+                                   verbose=False, reuse=store)
+    assert store["bn"] is traced  # no second trace
+    fresh = experiments.train_runs({"bn": bn_dropout_builder}, tiny, seeds=(1,), epochs=1, batch_size=64,
+                                   verbose=False, reuse=False)
+    np.testing.assert_allclose(again[0].history["loss"], fresh[0].history["loss"], rtol=1e-5)
+    for x, y in zip(again[0].extras["model"].get_weights(), fresh[0].extras["model"].get_weights()):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)

@@ -95,3 +95,46 @@ def test_range_test_needs_a_plain_learning_rate():
         schedules.LRRangeTest(1.0, 0.1)
     with pytest.raises(ValueError, match="run the test first"):
         schedules.LRRangeTest().suggestion()
+
+
+def test_cycle_momentum_mirrors_the_learning_rate_and_reaches_adam():
+    schedule = schedules.OneCycle(max_lr=0.05, total_steps=40)
+    callback = schedules.CycleMomentum(schedule, high=0.95, low=0.85)
+    assert callback.momentum(0) == pytest.approx(0.95)
+    assert callback.momentum(18) == pytest.approx(0.85)  # the learning rate's peak (40 * 0.9 / 2)
+    assert callback.momentum(9) == pytest.approx(0.90, abs=1e-6)
+    assert callback.momentum(39) == pytest.approx(0.95)  # annealing: back at the top
+    # inside fit, Adam's beta_1 follows the cycle batch by batch
+    x = np.random.default_rng(0).random((64, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    beta_1 = keras.Variable(0.95, trainable=False)
+    model.compile(keras.optimizers.Adam(schedule, beta_1=beta_1), "mse")
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(beta_1.numpy()))
+
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[callback, Record()])
+    assert seen == pytest.approx([callback.momentum(s) for s in range(24)])
+    # and it changes the training: a fixed beta_1 of 0.95 ends elsewhere
+    keras.utils.set_random_seed(0)
+    fixed = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    fixed.compile(keras.optimizers.Adam(schedule, beta_1=0.95), "mse")
+    fixed.fit(x, y, batch_size=8, epochs=3, verbose=0)
+    assert not np.allclose(fixed.get_weights()[0], model.get_weights()[0])
+
+
+def test_cycle_momentum_explains_what_it_needs():
+    schedule = schedules.OneCycle(max_lr=0.05, total_steps=10)
+    with pytest.raises(TypeError, match="OneCycle"):
+        schedules.CycleMomentum(lambda step: 0.1)
+    with pytest.raises(ValueError, match="low"):
+        schedules.CycleMomentum(schedule, high=0.8, low=0.9)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(schedule, momentum=0.9), "mse")
+    x = np.zeros((8, 3), "float32")
+    with pytest.raises(TypeError, match="beta_1 is a keras.Variable"):
+        model.fit(x, x[:, :1], epochs=1, verbose=0, callbacks=[schedules.CycleMomentum(schedule)])

@@ -175,3 +175,30 @@ def test_mean_ci95_matches_the_t_table_and_shrinks_with_n():
     assert widths[0] > widths[1] > widths[2] > 0
     with pytest.raises(ValueError, match="two or more"):
         experiments.mean_ci95([1.0])
+
+
+def test_start_from_copies_the_head_before_training_and_checks_its_arguments(tasks):
+    _, task_b = tasks
+    keras.utils.set_random_seed(0)
+
+    def small():
+        return keras.Sequential([keras.Input((784,)), keras.layers.Dense(8, activation="relu"),
+                                 keras.layers.Dense(2, activation="softmax", name="head")])
+
+    probe, model = small(), small()
+    seen = {}
+
+    class Look(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.setdefault("head", [w.copy() for w in self.model.get_layer("head").get_weights()])
+            seen.setdefault("hidden", self.model.layers[0].get_weights()[0].copy())
+
+    hidden_before = model.layers[0].get_weights()[0].copy()
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.fit(task_b.x_train[:64], task_b.y_train[:64], epochs=1, batch_size=32, verbose=0,
+              callbacks=[transfer.StartFrom(probe, ["head"]), Look()])
+    for got, want in zip(seen["head"], probe.get_layer("head").get_weights()):
+        np.testing.assert_array_equal(got, want)  # the head started as the probe's
+    np.testing.assert_array_equal(seen["hidden"], hidden_before)  # the other layers were left alone
+    with pytest.raises(ValueError, match="layer names"):
+        transfer.StartFrom(probe, "head")

@@ -102,7 +102,9 @@ def train_runs(
     evaluate_test: bool = False,
     callbacks: Callable[[str, int], list[keras.callbacks.Callback]] | None = None,
     verbose: bool = True,
-    reuse: bool = True,
+    reuse: bool | dict[str, keras.Model] = True,
+    validation: str = "epoch",
+    validation_batch_size: int | None = None,
 ) -> list[RunResult]:
     """Train each contender once per seed on ``data`` and return one RunResult per run.
 
@@ -117,7 +119,15 @@ def train_runs(
     a fresh model is built (cheap, untraced) and its whole state (weights, batch-norm statistics,
     random-layer seeds, the optimizer's slots and step count) is copied into the traced one, which
     then trains exactly as the fresh model would have. Each result's ``extras["model"]`` is its own
-    model holding that run's final weights.
+    model holding that run's final weights. Pass a dict as ``reuse`` to keep the traced models in
+    it, by contender name, for later calls (e.g. one call per label budget).
+
+    ``data`` may also be a function of the seed that returns the data for that seed (a different
+    label sample per seed, say). ``validation="end"`` validates once, after the last epoch, instead
+    of after each: the training images are then repeated ``epochs`` times and passed as one Keras
+    epoch (a Keras epoch costs a data iterator and a validation pass, which can cost more than
+    training a few hundred images), so the history holds one value per metric.
+    ``validation_batch_size`` is the batch size of the validation passes (Keras' default: ``batch_size``).
 
     Example:
         >>> results = train_runs({"relu": build_relu, "elu": build_elu}, data, seeds=(0, 1), epochs=3)
@@ -129,41 +139,54 @@ def train_runs(
         raise ValueError("seeds is empty: give at least one seed")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if validation not in ("epoch", "end"):
+        raise ValueError(f"validation must be 'epoch' or 'end', got {validation!r}")
+    eval_batch = validation_batch_size or batch_size
+    predict_batch = max(eval_batch, 512)
     results = []
+    store = reuse if isinstance(reuse, dict) else {}
     for name, build in builders.items():
-        traced: keras.Model | None = None
         for seed in seeds:
+            seed_data = data(seed) if callable(data) else data
+            x, y = seed_data.x_train, seed_data.y_train
+            if validation == "end":  # all epochs as one pass over repeated images
+                x, y = np.concatenate([x] * epochs), np.concatenate([y] * epochs)
             tracing.reseed(seed)
             model = build()
             if not getattr(model, "compiled", False):
                 raise ValueError(f"the builder for {name!r} returned a model that is not compiled")
-            tracing.build_training_state(model, data.x_train, data.y_train)
-            if reuse and traced is not None and tracing.same_structure(traced, model):
+            tracing.build_training_state(model, x, y)
+            traced = store.get(name)
+            if reuse is not False and traced is not None and tracing.same_structure(traced, model):
                 tracing.copy_state(model, traced)
                 runner = traced
             else:
-                runner = traced = model
+                runner = store[name] = model
             watch = _LossWatch()
             extra_callbacks = callbacks(name, seed) if callbacks else []
             start = time.perf_counter()
+            valid = (seed_data.x_valid, seed_data.y_valid)
             history = runner.fit(
-                data.x_train, data.y_train,
-                validation_data=(data.x_valid, data.y_valid),
-                epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[*extra_callbacks, watch],
-            )
+                x, y, validation_data=valid if validation == "epoch" else None,
+                epochs=epochs if validation == "epoch" else 1, batch_size=batch_size,
+                validation_batch_size=validation_batch_size, verbose=0, callbacks=[*extra_callbacks, watch],
+            ).history
+            if validation == "end":
+                scores = runner.evaluate(*valid, batch_size=eval_batch, verbose=0, return_dict=True)
+                history.update({f"val_{k}": [v] for k, v in scores.items()})
             seconds = (time.perf_counter() - start) / epochs
             if runner is not model:
                 tracing.copy_state(runner, model)
-            elif reuse and len(seeds) > 1:  # the traced model goes on to the next seed: keep a copy
+            elif reuse is not False and (len(seeds) > 1 or store is reuse):  # it goes on: keep a copy
                 model = build()
-                tracing.build_training_state(model, data.x_train, data.y_train)
+                tracing.build_training_state(model, x, y)
                 tracing.copy_state(runner, model)
-            result = RunResult(name, seed, {k: [float(v) for v in vs] for k, vs in history.history.items()},
+            result = RunResult(name, seed, {k: [float(v) for v in vs] for k, vs in history.items()},
                                seconds, first_loss=watch.first, peak_loss=watch.peak)
             if watch.peak > COLLAPSE_FACTOR * watch.first:  # rose: did it collapse to one class?
-                result.majority_share = _majority_share(runner, data.x_valid, batch_size)
+                result.majority_share = _majority_share(runner, seed_data.x_valid, predict_batch)
             if evaluate_test:
-                result.test_accuracy = _accuracy(runner, data.x_test, data.y_test, batch_size)
+                result.test_accuracy = _accuracy(runner, seed_data.x_test, seed_data.y_test, predict_batch)
             result.extras["model"] = model
             results.append(result)
             if verbose:
@@ -176,7 +199,7 @@ def train_runs(
 
 def _majority_share(model: keras.Model, x: np.ndarray, batch_size: int) -> float:
     """Share of the images given the most common predicted class."""
-    probabilities = model.predict(x, batch_size=max(batch_size, 512), verbose=0)
+    probabilities = model.predict(x, batch_size=batch_size, verbose=0)
     if not np.all(np.isfinite(probabilities)):
         return 1.0
     counts = np.bincount(np.argmax(probabilities, axis=1))
@@ -185,7 +208,7 @@ def _majority_share(model: keras.Model, x: np.ndarray, batch_size: int) -> float
 
 def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
     """Top-1 accuracy of a classifier that outputs class probabilities."""
-    probabilities = model.predict(x, batch_size=max(batch_size, 512), verbose=0)
+    probabilities = model.predict(x, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(probabilities, axis=1) == y))
 
 

@@ -25,6 +25,16 @@ PALETTE: dict[str, str] = {
     # gradient clipping
     "no_clipping": "#999999", "clipnorm": "#0072B2", "global_clipnorm": "#009E73",
     "clipvalue": "#D55E00",
+    # transfer learning and pretraining (part 2): scratch is the black baseline
+    "scratch": "#000000", "linear_probe": "#56B4E9", "lp_ft": "#009E73", "ft_same_lr": "#0072B2",
+    "ft_low_lr": "#CC79A7", "frozen_layers": "#E69F00", "trap": "#D55E00", "fix": "#009E73",
+    "autoencoder_finetune": "#0072B2", "autoencoder_probe": "#56B4E9", "random_probe": "#999999",
+    "pca_probe": "#E69F00", "pixels_probe": "#7f7f7f", "rotation_finetune": "#D55E00",
+    "rotation_probe": "#F0A582",
+    # optimizers (part 3): the SGD family in blues, adaptive methods in warm shades
+    "sgd": "#999999", "momentum": "#56B4E9", "nesterov": "#0072B2", "adagrad": "#8c564b",
+    "rmsprop": "#E69F00", "adam": "#D55E00", "adamax": "#bcbd22", "nadam": "#CC79A7",
+    "adamw": "#009E73", "lion": "#9467bd", "muon": "#17becf", "ema": "#009E73", "no_ema": "#999999",
 }
 _FALLBACK = list(plt.get_cmap("tab10").colors)
 

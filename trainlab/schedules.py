@@ -1,4 +1,5 @@
-"""Learning-rate tools Keras lacks: the 1cycle schedule and the LR range test callback."""
+"""Learning-rate tools Keras lacks: the 1cycle schedule (with its momentum cycle) and the LR range
+test callback."""
 
 from __future__ import annotations
 
@@ -53,6 +54,55 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         return {"max_lr": self.max_lr, "total_steps": self.total_steps, "div_factor": self.div_factor,
                 "final_div_factor": self.final_div_factor, "cycle_fraction": self.cycle_fraction,
                 "name": self.name}
+
+
+class CycleMomentum(keras.callbacks.Callback):
+    """1cycle's momentum half (Smith 2018): while the learning rate of ``schedule`` climbs from
+    its start to its peak, Adam's ``beta_1`` falls linearly from ``high`` to ``low``; it climbs
+    back as the rate comes down, and stays at ``high`` while the rate anneals.
+
+    Keras' SGD takes its momentum as a Python float and reads it when the train step is traced,
+    so only optimizers with a ``beta_1`` (Adam, AdamW, Nadam, AdaMax) can be cycled. Give the
+    optimizer ``beta_1=keras.Variable(high, trainable=False)``: Keras' Adam reads that variable at
+    every step (its bias correction then uses the current ``beta_1``, as other 1cycle
+    implementations do).
+
+    Example:
+        >>> beta_1 = keras.Variable(0.95, trainable=False)
+        >>> schedule = OneCycle(max_lr=1e-2, total_steps=100)
+        >>> optimizer = keras.optimizers.Adam(schedule, beta_1=beta_1)
+        >>> callback = CycleMomentum(schedule)   # pass to fit(callbacks=[callback])
+        >>> [round(callback.momentum(s), 3) for s in (0, 45, 90, 100)]
+        [0.95, 0.85, 0.95, 0.95]
+    """
+
+    def __init__(self, schedule: OneCycle, high: float = 0.95, low: float = 0.85):
+        super().__init__()
+        if not isinstance(schedule, OneCycle):
+            raise TypeError(f"schedule must be a trainlab OneCycle, got {type(schedule).__name__}")
+        if not 0 <= low <= high < 1:
+            raise ValueError(f"need 0 <= low <= high < 1, got low={low!r}, high={high!r}")
+        self.schedule, self.high, self.low = schedule, float(high), float(low)
+
+    def momentum(self, step: int) -> float:
+        """The momentum at ``step``: linear in the learning rate between the cycle's ends."""
+        start = self.schedule.max_lr / self.schedule.div_factor
+        rate = float(self.schedule(step))
+        share = 0.0 if self.schedule.max_lr == start else (rate - start) / (self.schedule.max_lr - start)
+        return self.high - (self.high - self.low) * min(max(share, 0.0), 1.0)
+
+    def on_train_begin(self, logs=None):
+        beta_1 = getattr(self.model.optimizer, "beta_1", None)
+        if not isinstance(beta_1, keras.Variable):
+            raise TypeError(
+                f"CycleMomentum needs an optimizer whose beta_1 is a keras.Variable, got "
+                f"{type(self.model.optimizer).__name__} with beta_1={beta_1!r}. Build it as, e.g., "
+                "keras.optimizers.Adam(schedule, beta_1=keras.Variable(0.95, trainable=False)). "
+                "(SGD's momentum is a float that Keras fixes when it traces the train step.)")
+        self._beta_1 = beta_1
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._beta_1.assign(self.momentum(int(self.model.optimizer.iterations.numpy())))
 
 
 class LRRangeTest(keras.callbacks.Callback):

@@ -1,5 +1,6 @@
 """Reusing layers: split Fashion-MNIST into a source and a target task, copy a model with its
-weights, freeze and unfreeze (batch normalization stays frozen unless you ask), cache features."""
+weights, freeze and unfreeze (batch normalization stays frozen unless you ask), cache features,
+start a fine-tune from a trained head."""
 
 from __future__ import annotations
 
@@ -182,6 +183,26 @@ def extract_features(model: keras.Model, x: np.ndarray, *, layer: str | int | No
         target = model.layers[layer] if isinstance(layer, int) else model.get_layer(layer)
         extractor = keras.Model(model.inputs, target.output)
     return np.asarray(extractor.predict(x, batch_size=_positive_int("batch_size", batch_size), verbose=0))
+
+
+class StartFrom(keras.callbacks.Callback):
+    """Before training starts, copy the weights of the named layers from ``source`` into the
+    model being trained: e.g. start a fine-tune from a trained linear probe's head (LP-FT,
+    Kumar et al. 2022). The layers must have the same names and weight shapes in both models.
+
+    Example:
+        >>> model.fit(x, y, callbacks=[StartFrom(probe, layers=["output_b"])])  # doctest: +SKIP
+    """
+
+    def __init__(self, source: keras.Model, layers: Sequence[str]):
+        super().__init__()
+        if isinstance(layers, str) or not layers:
+            raise ValueError(f"layers must be a non-empty list of layer names, got {layers!r}")
+        self.source, self.layers = source, list(layers)
+
+    def on_train_begin(self, logs=None):
+        for name in self.layers:
+            self.model.get_layer(name).set_weights(self.source.get_layer(name).get_weights())
 
 
 def _positive_int(name: str, value: object) -> int:
