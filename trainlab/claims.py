@@ -178,8 +178,9 @@ class Checker:
 
     Example:
         >>> check = Checker("demo", current(PART_1), PART_1)
-        >>> check("He is ahead of Glorot by more than 0.1", 0.35, above=0.1)  # doctest: +ELLIPSIS
-        ✓ He is ahead of Glorot by more than 0.1: 0.350 (claim: > 0.1)
+        >>> check("He is ahead of Glorot by more than 0.1", 0.35, above=0.1)
+        ✓ He is ahead of Glorot by more than 0.1: 0.350 (claim: > 0.100)
+        True
     """
 
     def __init__(self, notebook: str, scale: Scale, reference: Scale):

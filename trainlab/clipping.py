@@ -44,7 +44,8 @@ def applied_update(model: keras.Model, gradients: Sequence[np.ndarray],
 
     Example:
         >>> step = applied_update(model, gradients, keras.optimizers.SGD(1.0, clipvalue=0.01))
-        >>> cosine_similarity(step, gradients)  # < 1: clipping by value turned the step
+        >>> cosine_similarity(step, gradients) < 1  # clipping by value turned the step
+        True
     """
     variables = model.trainable_variables
     if len(gradients) != len(variables):

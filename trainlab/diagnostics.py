@@ -81,7 +81,8 @@ def layer_outputs(model: keras.Model, x: np.ndarray, layers=None, training: bool
 
     Example:
         >>> outputs = layer_outputs(model, data.x_valid[:512])
-        >>> {name: a.std() for name, a in outputs.items()}
+        >>> list(outputs)[:2]
+        ['hidden_1', 'hidden_2']
     """
     return _ActivationProbe(model, layers)(x, training)
 
@@ -116,7 +117,9 @@ def activation_stats(model: keras.Model, x: np.ndarray, layers=None, training: b
 
     Example:
         >>> import pandas as pd
-        >>> pd.DataFrame(activation_stats(model, data.x_valid[:1000])).round(3)
+        >>> table = pd.DataFrame(activation_stats(model, data.x_valid[:1000]))
+        >>> list(table.columns)
+        ['layer', 'activation', 'mean', 'std', 'saturated', 'dead']
     """
     probe = _ActivationProbe(model, layers)
     outputs = probe(x, training)

@@ -29,7 +29,7 @@ def preserved_state(model: keras.Model):
 
     Example:
         >>> with preserved_state(model):
-        ...     model(x, training=True)  # moving statistics change here, and are put back after
+        ...     outputs = model(x, training=True)  # moving statistics change here, and are put back after
     """
     variables = list(model.non_trainable_variables)
     saved = [keras.ops.convert_to_numpy(v.value).copy() for v in variables]
@@ -62,7 +62,10 @@ def loss_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray, training: b
 
     Example:
         >>> gradients = loss_gradients(model, data.x_train[:512], data.y_train[:512])
-        >>> global_norm(gradients)
+        >>> len(gradients) == len(model.trainable_variables)
+        True
+        >>> global_norm(gradients) > 0
+        True
     """
     _check_compiled(model)
     with preserved_state(model):
@@ -82,7 +85,10 @@ def gradient_norms_per_layer(model: keras.Model, x: np.ndarray, y: np.ndarray,
 
     Example:
         >>> norms = gradient_norms_per_layer(model, data.x_train[:256], data.y_train[:256])
-        >>> first_last_ratio(norms)
+        >>> list(norms)[:2]
+        ['hidden_1', 'hidden_2']
+        >>> first_last_ratio(norms) > 0
+        True
     """
     _check_compiled(model)
     layers = diagnostics.kernel_layers(model)
@@ -147,8 +153,10 @@ class GradientRecorder(keras.callbacks.Callback):
 
     Example:
         >>> recorder = GradientRecorder(data.x_train[:256], data.y_train[:256], every=10)
-        >>> model.fit(data.x_train, data.y_train, epochs=2, callbacks=[recorder], verbose=0)
-        >>> plt.semilogy(recorder.steps, recorder.global_norms)
+        >>> history = model.fit(data.x_train, data.y_train, epochs=2, callbacks=[recorder], verbose=0)
+        >>> recorder.steps  # 512 images in batches of 32: 32 steps
+        [0, 10, 20, 30]
+        >>> lines = plt.semilogy(recorder.steps, recorder.global_norms)
     """
 
     def __init__(self, x_probe: np.ndarray, y_probe: np.ndarray, every: int = 10, activations: bool = False,

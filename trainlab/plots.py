@@ -74,7 +74,7 @@ def plot_learning_curves(histories: Mapping[str, Any], metric: str = "accuracy",
     of them (several seeds): then the mean is drawn with a band from the minimum to the maximum.
 
     Example:
-        >>> plot_learning_curves({"relu": history_relu, "elu": [h0, h1, h2]}, metric="loss")
+        >>> ax = plot_learning_curves({"relu": history_relu, "elu": [h0, h1, h2]}, metric="loss")
     """
     if not histories:
         raise ValueError("histories is empty")
@@ -112,7 +112,7 @@ def plot_image_grid(images: np.ndarray, labels: Sequence[int], class_names: Sequ
     """Show images in a grid titled with their class names (and predictions, red when wrong).
 
     Example:
-        >>> plot_image_grid(data.x_train[:16], data.y_train[:16])
+        >>> fig = plot_image_grid(data.x_train[:16], data.y_train[:16])
     """
     from trainlab.data import CLASS_NAMES
 
@@ -144,7 +144,7 @@ def plot_gradient_norms(norms: Mapping[str, Mapping[str, float]], ax=None, title
     ``norms`` maps a technique to ``gradients.gradient_norms_per_layer(...)``'s result.
 
     Example:
-        >>> plot_gradient_norms({"sigmoid": norms_sigmoid, "relu": norms_relu})
+        >>> ax = plot_gradient_norms({"sigmoid": norms_sigmoid, "relu": norms_relu})
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.6))
@@ -167,7 +167,7 @@ def plot_layer_curves(values: Mapping[str, Sequence[float]], ylabel: str, ax=Non
     """Any per-layer quantity (activation std, fraction dead...) against depth, one line each.
 
     Example:
-        >>> plot_layer_curves({"he": stds_he, "glorot": stds_glorot}, ylabel="activation std")
+        >>> ax = plot_layer_curves({"he": stds_he, "glorot": stds_glorot}, ylabel="activation std")
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.6))
@@ -194,7 +194,7 @@ def plot_activation_histograms(outputs: Mapping[str, np.ndarray], bins: int = 50
     spread over the depth are drawn.
 
     Example:
-        >>> plot_activation_histograms(layer_outputs(model, data.x_valid[:1000]))
+        >>> ax = plot_activation_histograms(layer_outputs(model, data.x_valid[:1000]))
     """
     if not outputs:
         raise ValueError("outputs is empty")
@@ -223,7 +223,7 @@ def plot_activation_heatmaps(recorder: Any, layers: Sequence[str] | None = None,
     saturated units; a spread-out, stable band means healthy activations.
 
     Example:
-        >>> plot_activation_heatmaps(recorder)  # recorder = GradientRecorder(..., activations=True) after fit
+        >>> fig = plot_activation_heatmaps(recorder)  # a GradientRecorder(..., activations=True), fitted
     """
     names = list(layers or recorder.histograms)
     if not names or not recorder.steps:
@@ -253,7 +253,7 @@ def plot_over_training(per_layer: Mapping[str, Sequence[float]], steps: Sequence
     (Karpathy's rule of thumb: healthy layers update by about a thousandth of their size per step).
 
     Example:
-        >>> plot_over_training(recorder.update_ratios, recorder.steps, "update / weight", reference=1e-3)
+        >>> ax = plot_over_training(recorder.update_ratios, recorder.steps, "update / weight", reference=1e-3)
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.6))
@@ -277,7 +277,7 @@ def plot_update_ratios(recorder: Any, ax=None, title: str | None = None):
     """Update-to-weight ratio of each layer over training (log scale), with the 1e-3 guide line.
 
     Example:
-        >>> plot_update_ratios(recorder)
+        >>> ax = plot_update_ratios(recorder)
     """
     if not recorder.steps:
         raise ValueError("the recorder is empty: pass it to model.fit(callbacks=[...]) first")
