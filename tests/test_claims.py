@@ -19,7 +19,9 @@ def test_at_the_reference_scale_a_false_claim_fails(capsys):
     check = claims.Checker("t", claims.current(REF), REF)
     assert check.at_reference
     assert check("x is large", 3.0, above=1.0)
-    assert "✓ x is large: 3.000 (claim: > 1.000)" in capsys.readouterr().out
+    assert "✓ x is large: 3.000 (claim: > 1)" in capsys.readouterr().out
+    assert check("x is near 1", 1.0, above=0.9999, below=1.0001)  # bounds print as given, not rounded
+    assert "(claim: > 0.9999 and < 1.0001)" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="x is small.*measured 3.000"):
         check("x is small", 3.0, below=1.0)
     with pytest.raises(AssertionError):

@@ -179,7 +179,7 @@ class Checker:
     Example:
         >>> check = Checker("demo", current(PART_1), PART_1)
         >>> check("He is ahead of Glorot by more than 0.1", 0.35, above=0.1)
-        ✓ He is ahead of Glorot by more than 0.1: 0.350 (claim: > 0.100)
+        ✓ He is ahead of Glorot by more than 0.1: 0.350 (claim: > 0.1)
         True
     """
 
@@ -203,8 +203,8 @@ class Checker:
             number = float(value)
             holds = (math.isfinite(number) and (above is None or number > above)
                      and (below is None or number < below))
-            rule = " and ".join(part for part in (f"> {_format(above)}" if above is not None else "",
-                                                  f"< {_format(below)}" if below is not None else "") if part)
+            rule = " and ".join(part for part in (f"> {float(above):g}" if above is not None else "",
+                                                  f"< {float(below):g}" if below is not None else "") if part)
         if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a numpy scalar
             value = value.item()
         self.measured[claim] = value if isinstance(value, (bool, int, float, str)) else str(value)

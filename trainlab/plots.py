@@ -35,6 +35,9 @@ PALETTE: dict[str, str] = {
     "sgd": "#999999", "momentum": "#56B4E9", "nesterov": "#0072B2", "adagrad": "#8c564b",
     "rmsprop": "#E69F00", "adam": "#D55E00", "adamax": "#bcbd22", "nadam": "#CC79A7",
     "adamw": "#009E73", "lion": "#9467bd", "muon": "#17becf", "ema": "#009E73", "no_ema": "#999999",
+    # learning-rate schedules (part 3): the constant rate is the grey baseline
+    "constant": "#999999", "inverse_time": "#8c564b", "exponential": "#E69F00", "piecewise": "#56B4E9",
+    "plateau": "#CC79A7", "cosine_warmup": "#0072B2", "one_cycle": "#D55E00",
 }
 _FALLBACK = list(plt.get_cmap("tab10").colors)
 

@@ -62,7 +62,8 @@ class CycleMomentum(keras.callbacks.Callback):
     back as the rate comes down, and stays at ``high`` while the rate anneals.
 
     Keras' SGD takes its momentum as a Python float and reads it when the train step is traced,
-    so only optimizers with a ``beta_1`` (Adam, AdamW, Nadam, AdaMax) can be cycled. Give the
+    so only optimizers that read a ``beta_1`` at every step (Adam, AdamW, Nadam, AdaMax, Lion)
+    can be cycled. Give the
     optimizer ``beta_1=keras.Variable(high, trainable=False)``: Keras' Adam reads that variable at
     every step (its bias correction then uses the current ``beta_1``, as other 1cycle
     implementations do).
