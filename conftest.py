@@ -22,6 +22,8 @@ import trainlab  # noqa: E402,F401  (before keras anywhere: quiet TensorFlow sta
 
 @functools.cache
 def _doctest_names() -> dict:
+    import math
+
     import keras
     import matplotlib
     import numpy as np
@@ -31,7 +33,7 @@ def _doctest_names() -> dict:
     import matplotlib.pyplot as plt
 
     from trainlab import data as data_module
-    from trainlab import diagnostics, experiments, gradients, models, transfer
+    from trainlab import calibration, diagnostics, experiments, gradients, layers, models, transfer
 
     data = data_module.load_fashion_mnist(train_size=512, valid_size=1000, flatten=True)
 
@@ -51,7 +53,10 @@ def _doctest_names() -> dict:
     results = experiments.train_runs({"scratch": builder("relu"), "he": builder("elu")}, data, seeds=(0, 1),
                                      epochs=1, verbose=False)
     task_a, task_b = transfer.split_tasks(data, b_classes=(0, 2), b_train_size=20)
+    probabilities = model.predict(data.x_valid[:200], verbose=0)
     return {
+        "calibration": calibration, "layers": layers, "math": math, "small": data,
+        "probabilities": probabilities, "labels": data.y_valid[:200],
         "results": results, "task_a": task_a, "task_b": task_b, "model_a": model, "probe": builder("relu")(),
         "y": y, "layer_outputs": diagnostics.layer_outputs,
         "keras": keras, "np": np, "pd": pd, "plt": plt, "data": data, "model": model, "x": x,

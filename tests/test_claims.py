@@ -82,3 +82,8 @@ def test_bad_scales_are_refused():
         claims.Scale(train_size=10, valid_size=5, batch_size=4, epochs=1, seeds=())
     with pytest.raises(ValueError, match="train_size"):
         claims.Scale(train_size=0, valid_size=5, batch_size=4, epochs=1, seeds=(0,))
+
+
+def test_part_4_overfits_on_purpose_with_a_small_training_set():
+    assert claims.PART_4.train_size < claims.PART_3.train_size
+    assert claims.PART_4.seeds == (0, 1, 2)

@@ -226,3 +226,18 @@ def test_a_reuse_dict_keeps_the_traced_model_across_calls(tiny):
     np.testing.assert_allclose(again[0].history["loss"], fresh[0].history["loss"], rtol=1e-5)
     for x, y in zip(again[0].extras["model"].get_weights(), fresh[0].extras["model"].get_weights()):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_an_early_stop_is_timed_per_epoch_actually_run(tiny, monkeypatch):
+    clock = iter(float(t) for t in range(0, 1000, 6))  # every perf_counter call advances 6 s
+    monkeypatch.setattr(experiments.time, "perf_counter", lambda: next(clock))
+
+    class StopAfterTwo(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    results = experiments.train_runs({"a": builder(8)}, tiny, seeds=(0,), epochs=10, verbose=False,
+                                     callbacks=lambda name, seed: [StopAfterTwo()])
+    assert len(results[0].history["loss"]) == 2
+    assert results[0].seconds_per_epoch == pytest.approx(6 / 2)  # 6 s over 2 epochs, not over 10

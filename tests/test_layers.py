@@ -107,3 +107,38 @@ def test_gradient_of_negative_inputs_is_the_slope():
 def test_bad_arguments_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RReLU(**kwargs)
+
+
+def test_mc_dropout_drops_in_predict_and_scales_the_kept_units():
+    from trainlab.layers import MCDropout
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2000,)), MCDropout(0.25)])
+    x = np.ones((4, 2000), dtype="float32")
+    first, second = model.predict(x, verbose=0), model.predict(x, verbose=0)
+    assert not np.array_equal(first, second)  # a new mask on every predict
+    assert set(np.unique(first)) == {0.0, np.float32(1 / 0.75)}  # inverted dropout's scaling
+    assert abs((first == 0).mean() - 0.25) < 0.02
+    assert abs(first.mean() - 1.0) < 0.03  # the mean is kept
+
+
+def test_mc_dropout_leaves_batch_norm_in_inference_mode():
+    from trainlab.layers import MCDropout
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.BatchNormalization(), MCDropout(0.0)])
+    x = np.random.default_rng(0).normal(loc=5.0, size=(16, 8)).astype("float32")
+    # moving statistics are mean 0, variance 1: inference-mode BN leaves x (almost) unchanged,
+    # training-mode BN would standardize the batch
+    np.testing.assert_allclose(model.predict(x, verbose=0), x / np.sqrt(1 + 1e-3), rtol=1e-5)
+    assert abs(keras.ops.convert_to_numpy(model(x, training=True)).mean()) < 1e-4
+
+
+def test_mc_dropout_round_trips_through_a_saved_model(tmp_path):
+    from trainlab.layers import MCDropout
+
+    model = keras.Sequential([keras.Input((3,)), MCDropout(0.3, seed=1)])
+    path = tmp_path / "mc.keras"
+    model.save(path)
+    layer = keras.models.load_model(path).layers[0]
+    assert isinstance(layer, MCDropout) and layer.rate == 0.3

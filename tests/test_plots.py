@@ -86,3 +86,25 @@ def test_recorder_plots_need_a_filled_recorder():
     assert fig.axes[0].get_title() == "hidden_1"
     ax = plots.plot_update_ratios(recorder)
     assert ax.get_yscale() == "log" and any(line.get_label() == "0.001" for line in ax.get_lines())
+
+
+def test_reliability_diagram_draws_the_diagonal_and_one_line_per_model_with_its_ece():
+    from trainlab import calibration
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(10) * 0.3, size=500)
+    y = rng.integers(0, 10, size=500)
+    table = calibration.reliability_bins(p, y)
+    ax = plots.plot_reliability_diagram({"single_pass": table, "mc_dropout": table})
+    labels = [line.get_label() for line in ax.get_lines()]
+    ece = calibration.expected_calibration_error(p, y)
+    assert labels == ["perfectly calibrated", f"single_pass (ECE {ece:.3f})", f"mc_dropout (ECE {ece:.3f})"]
+    assert to_hex(ax.get_lines()[1].get_color()) == to_hex(plots.technique_color("single_pass"))
+    assert ax.get_xlim() == (0, 1) and ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+
+
+def test_reliability_diagram_wants_reliability_tables():
+    with pytest.raises(ValueError, match="reliability_bins"):
+        plots.plot_reliability_diagram({"x": {"accuracy": [1.0]}})
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_reliability_diagram({})

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PART_FOLDERS = ("1_vanishing_gradients", "2_transfer_learning", "3_optimizers", "4_regularization")
 # Seconds a notebook may take top to bottom on a 2-core CPU (the issues give these budgets).
 BUDGETS_S = {"00_intro.ipynb": 120, "1_vanishing_gradients": 120, "2_transfer_learning": 120,
-             "3_optimizers": 120}
+             "3_optimizers": 120, "4_regularization": 120,
+             "4_regularization/05_practical_guidelines.ipynb": 480}
 DEFAULT_BUDGET_S = 300
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 RUNTIMES_BEGIN = "<!-- runtimes:begin (written by tools/run_notebooks.py) -->"

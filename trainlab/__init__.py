@@ -1,8 +1,8 @@
 """trainlab: the course's helpers. One home per concept:
 
     data         Fashion-MNIST: checksum-verified files, offline-first, seeded stratified splits
-    models       the deep MLP builder every part-1 notebook uses
-    layers       layers Keras lacks (RReLU)
+    models       the deep MLP builder (depth, width, init, BN, dropout, penalties, max-norm)
+    layers       layers Keras lacks (RReLU, MC dropout that stays on in predict)
     experiments  fair multi-seed runs, divergence, summary tables, gains over a baseline
     tracing      many seeds on one traced model: reseed, copy a fresh build's state
     claims       each part's reference scale; claim checks that assert there and report elsewhere
@@ -12,6 +12,8 @@
     transfer     source and target tasks, label budgets, clone with weights, freeze/unfreeze, features
     schedules    what Keras lacks for learning rates: the 1cycle schedule, the LR range test
     surfaces     functions of two variables and the paths real Keras optimizers take on them
+    calibration  log-loss, Brier, ECE, reliability bins, temperature scaling, MC-dropout averages
+    sources      the file and line of Keras' installed source behind a claim about Keras
     plots        the course palette and its figures (draws what it is given, trains nothing)
 
 Importing it first keeps notebook outputs clean: it selects the TensorFlow backend for Keras

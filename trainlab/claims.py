@@ -92,6 +92,11 @@ PART_2 = Scale(train_size=10_000, valid_size=5000, batch_size=32, epochs=20, see
 # the optimizers differ, and 3 seeds fit many contenders in a live class. Each optimizer gets its
 # own learning rate; there is no single reference optimizer in this part.
 PART_3 = Scale(train_size=10_000, valid_size=5000, batch_size=128, epochs=10, seeds=(0, 1, 2))
+# Part 4 needs a model that overfits, so that a regularizer has something to fix: 2,000 training
+# images and a wide MLP (2 hidden layers of 512 ReLU units, He init) reach about 98% training and
+# 81% validation accuracy in 20 epochs of Adam at 1e-3, its reference optimizer. 5,000 validation
+# images keep calibration bins populated. The capstone alone trains on all the data.
+PART_4 = Scale(train_size=2000, valid_size=5000, batch_size=128, epochs=20, seeds=(0, 1, 2))
 
 
 def _seed_offset() -> int:

@@ -178,7 +178,9 @@ def train_runs(
             if validation == "end":
                 scores = runner.evaluate(*valid, batch_size=eval_batch, verbose=0, return_dict=True)
                 history.update({f"val_{k}": [v] for k, v in scores.items()})
-            seconds = (time.perf_counter() - start) / epochs
+            # per epoch actually run: a callback such as EarlyStopping may end the fit early
+            ran = len(history.get("loss", [])) if validation == "epoch" else epochs
+            seconds = (time.perf_counter() - start) / max(ran, 1)
             if runner is not model:
                 tracing.copy_state(runner, model)
             elif reuse is not False and (len(seeds) > 1 or store is reuse):  # it goes on: keep a copy

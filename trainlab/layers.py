@@ -1,4 +1,5 @@
-"""Layers the course needs that Keras does not ship: the randomized leaky ReLU (RReLU)."""
+"""Layers the course needs that Keras does not ship: the randomized leaky ReLU (RReLU) and Monte
+Carlo dropout (MCDropout), which stays on when the model predicts."""
 
 from __future__ import annotations
 
@@ -70,3 +71,29 @@ class RReLU(keras.layers.Layer):
         config = super().get_config()
         config.update({"lower": self.lower, "upper": self.upper, "seed": self.seed})
         return config
+
+
+@keras.saving.register_keras_serializable(package="trainlab")
+class MCDropout(keras.layers.Dropout):
+    """Dropout that stays on at inference, for Monte Carlo dropout (Gal & Ghahramani 2016).
+
+    Keras' ``Dropout`` drops units only when called with ``training=True``; ``predict`` and
+    ``evaluate`` call the model with ``training=False``, and that wins even over a
+    ``Dropout(...)(x, training=True)`` written into a functional model. Calling the whole model with
+    ``training=True`` instead would also switch batch normalization to the batch's statistics (and
+    update its moving statistics). This layer ignores ``training`` and always drops, so ``predict``
+    gives a different sample on every call while every other layer keeps its inference behaviour.
+    It drops in ``evaluate`` and in ``fit``'s validation too, so those scores are one random pass:
+    train with Keras' ``Dropout``, then copy the weights into a twin built with ``MCDropout``
+    (the two have the same weights). Its arguments are Keras' ``Dropout``'s (rate, noise_shape, seed).
+
+    Example:
+        >>> layer = MCDropout(0.5, seed=0)
+        >>> x = keras.ops.ones((1, 1000))
+        >>> kept = float(keras.ops.mean(keras.ops.cast(layer(x, training=False) > 0, "float32")))
+        >>> 0.4 < kept < 0.6, float(keras.ops.max(layer(x)))  # half dropped; the rest scaled by 1/(1-0.5)
+        (True, 2.0)
+    """
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        return super().call(inputs, training=True)

@@ -38,6 +38,13 @@ PALETTE: dict[str, str] = {
     # learning-rate schedules (part 3): the constant rate is the grey baseline
     "constant": "#999999", "inverse_time": "#8c564b", "exponential": "#E69F00", "piecewise": "#56B4E9",
     "plateau": "#CC79A7", "cosine_warmup": "#0072B2", "one_cycle": "#D55E00",
+    # regularization and uncertainty (part 4): no regularization is the grey baseline
+    "no_reg": "#999999", "l1": "#E69F00", "l2": "#0072B2", "l1_l2": "#8c564b",
+    "weight_decay": "#009E73", "adam_l2": "#D55E00", "dropout": "#56B4E9", "alpha_dropout": "#F0A582",
+    "max_norm": "#CC79A7", "dropout_max_norm": "#9467bd", "single_pass": "#999999",
+    "mc_dropout": "#56B4E9", "temperature": "#009E73", "ensemble": "#D55E00",
+    "early_stopping": "#009E73", "fixed_epochs": "#999999", "val_loss": "#0072B2",
+    "val_accuracy": "#E69F00", "default": "#0072B2", "self_normalizing": "#D55E00", "cnn": "#000000",
 }
 _FALLBACK = list(plt.get_cmap("tab10").colors)
 
@@ -286,3 +293,40 @@ def plot_update_ratios(recorder: Any, ax=None, title: str | None = None):
         raise ValueError("the recorder is empty: pass it to model.fit(callbacks=[...]) first")
     return plot_over_training(recorder.update_ratios, recorder.steps, "‖ΔW‖ / ‖W‖ per step", ax=ax,
                               title=title or "update-to-weight ratio per layer", reference=1e-3)
+
+
+def plot_reliability_diagram(tables: Mapping[str, Any], ax=None, title: str | None = None):
+    """Accuracy against confidence per bin, one line per model, beside the diagonal of perfect
+    calibration; below the diagonal a model is overconfident. The marker area grows with the bin's
+    share of images, and the legend gives each model's expected calibration error.
+
+    ``tables`` maps a name to the DataFrame of ``trainlab.calibration.reliability_bins``.
+
+    Example:
+        >>> table = calibration.reliability_bins(probabilities, labels)
+        >>> ax = plot_reliability_diagram({"single_pass": table})
+    """
+    if not tables:
+        raise ValueError("tables is empty")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], ":", color="#444444", label="perfectly calibrated")
+    for name, table in tables.items():
+        missing = {"count", "confidence", "accuracy"} - set(getattr(table, "columns", []))
+        if missing:
+            raise ValueError(f"the table for {name!r} lacks {sorted(missing)}: pass "
+                             "trainlab.calibration.reliability_bins(probabilities, labels)")
+        filled = table[table["count"] > 0]
+        share = filled["count"] / filled["count"].sum()
+        ece = float((share * (filled["accuracy"] - filled["confidence"]).abs()).sum())
+        colour = technique_color(name)
+        ax.plot(filled["confidence"], filled["accuracy"], "-", color=colour, label=f"{name} (ECE {ece:.3f})")
+        ax.scatter(filled["confidence"], filled["accuracy"], s=10 + 300 * share, color=colour, alpha=0.7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top probability)")
+    ax.set_ylabel("accuracy in the bin")
+    ax.set_title(title or "Reliability diagram")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return ax
